@@ -80,9 +80,10 @@ class Attribution:
     """Who wrote, whom it cites, who is quoted, what is embedded, who took the photos.
 
     kind: one of ATTRIBUTION_KINDS. name: the person, outlet or account. url: the linked
-    page, when there is one. role: the relation ("reports", "via", "said", ...) or the
-    speaker's title. text: the quotation or the sentence it came from. position: order of
-    appearance in the article.
+    page, when there is one. role: the relation ("reports", "via", "according to", ...),
+    the speaker's title, the embed's platform or the credit's kind. text: the quotation or
+    the sentence it came from. position: order of appearance in the article. details:
+    extra named values (embed: display_name, date; credit: image; source: cited_by).
     """
 
     kind: str
@@ -91,6 +92,7 @@ class Attribution:
     role: str | None = None
     text: str | None = None
     position: int = 0
+    details: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
