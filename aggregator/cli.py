@@ -1,0 +1,380 @@
+"""The command line. The only module that prints; it turns errors into one-line messages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aggregator import __version__
+from aggregator.config import Settings, load_config
+from aggregator.errors import AggregatorError, FetchError
+from aggregator.models import ATTRIBUTION_KINDS
+
+DEFAULT_DB = "aggregator.db"
+DEFAULT_CONFIG = "config/sources.toml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class AggregatorGroup(click.Group):
+    """Turns project errors into a one-line message and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AggregatorError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+class Context:
+    def __init__(self, db: str, config: str) -> None:
+        self.db_path = db
+        self.config_path = config
+        self._settings: Settings | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_config(self.config_path)
+        return self._settings
+
+    def store(self, *, create: bool = True):  # noqa: ANN201 - Store, imported lazily
+        from aggregator.store import Store
+
+        return Store.open(self.db_path, create=create)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(cls=AggregatorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", default=None, metavar="PATH",
+              help=f"SQLite database. Default: $AGGREGATOR_DB, else ./{DEFAULT_DB}.")
+@click.option("--config", "config", default=None, metavar="PATH",
+              help=f"Sources config (TOML). Default: $AGGREGATOR_CONFIG, else {DEFAULT_CONFIG}.")
+@click.version_option(__version__, prog_name="aggregator")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, config: str | None) -> None:
+    """Crawl camera-industry news feeds and pages into SQLite, and search them."""
+    ctx.obj = Context(
+        db or os.environ.get("AGGREGATOR_DB") or DEFAULT_DB,
+        config or os.environ.get("AGGREGATOR_CONFIG") or DEFAULT_CONFIG,
+    )
+
+
+# -- crawl --------------------------------------------------------------------------------
+def _progress_printer() -> Callable[[str], None] | None:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(message: str) -> None:
+        click.echo(f"  {message}", err=True)
+
+    return show
+
+
+def _print_summary(summary: Any, count: int) -> None:
+    errors = summary.errors
+    failed = summary.failed_sources
+    click.echo(
+        f"Crawled {count} source{'s' * (count != 1)}: {summary.new_articles} new "
+        f"article{'s' * (summary.new_articles != 1)}, {len(errors)} "
+        f"error{'s' * (len(errors) != 1)}"
+        + (f" ({len(failed)} source{'s' * (len(failed) != 1)} failed)" if failed else "")
+    )
+    for report in summary.reports:
+        state = {"ok": "ok", "not-modified": "not modified", "failed": "FAILED"}[report.status]
+        click.echo(f"  {report.name:<24} {state:<13} {report.new:>3} new, "
+                   f"{report.known} already stored, {len(report.errors)} errors")
+    for err in errors:
+        click.echo(f"  error: {err}", err=True)
+
+
+def _crawl(settings: Settings, db_path: str, names: Iterable[str]) -> Any:
+    from aggregator.crawl import run_crawl
+    from aggregator.store import Store
+
+    names = list(names)
+    sources = [settings.source(n) for n in names] if names else [
+        s for s in settings.sources if s.enabled]
+    with Store.open(db_path) as store:
+        summary = asyncio.run(run_crawl(settings, store, sources, progress=_progress_printer()))
+    return summary, len(sources)
+
+
+@cli.command()
+@click.option("--source", "-s", "names", multiple=True, metavar="NAME",
+              help="Crawl only this source (repeatable). Default: every enabled source.")
+@pass_ctx
+def crawl(obj: Context, names: tuple[str, ...]) -> None:
+    """Fetch feeds and listing pages, then new articles, into the database."""
+    summary, count = _crawl(obj.settings(), obj.db_path, names)
+    _print_summary(summary, count)
+    if not summary.anything_crawled:
+        raise click.exceptions.Exit(1)
+
+
+# -- search and show ----------------------------------------------------------------------
+FORMATS_SEARCH = click.Choice(["table", "json", "jsonl"])
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--source", "-s", "sources", multiple=True, metavar="NAME",
+              help="Only articles from this source (repeatable).")
+@click.option("--since", metavar="DATE", help="Published on or after DATE (2026-03-01, 7d, 2w).")
+@click.option("--until", metavar="DATE", help="Published before DATE.")
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--format", "fmt", type=FORMATS_SEARCH, default="table", show_default=True)
+@pass_ctx
+def search(obj: Context, query: str, sources: tuple[str, ...], since: str | None,
+           until: str | None, limit: int, fmt: str) -> None:
+    """Full-text search of stored articles, best matches first (BM25, title weighted)."""
+    from aggregator.crawl import utc_now
+    from aggregator.search.dates import parse_when
+    from aggregator.store.search import SearchFilters
+    from aggregator.store.search import search as run_search
+
+    now = utc_now()
+    filters = SearchFilters(
+        source=sources, limit=limit,
+        since=parse_when(since, now) if since else None,
+        until=parse_when(until, now) if until else None,
+    )
+    with obj.store(create=False) as store:
+        hits = run_search(store, query, filters)
+    if fmt == "json":
+        click.echo(json.dumps(hits, ensure_ascii=False, indent=2))
+    elif fmt == "jsonl":
+        for hit in hits:
+            click.echo(json.dumps(hit, ensure_ascii=False))
+    else:
+        _print_hits(hits)
+
+
+def _print_hits(hits: list[dict]) -> None:
+    if not hits:
+        click.echo("No matches.")
+        return
+    for hit in hits:
+        date = (hit["published"] or "")[:10] or "----------"
+        click.echo(click.style(f"[{hit['id']}] ", dim=True)
+                   + click.style(hit["title"], bold=True))
+        click.echo(f"     {date}  {hit['source']}  {hit['url']}")
+        if hit.get("snippet"):
+            click.echo(f"     {hit['snippet']}")
+        click.echo()
+
+
+@cli.command()
+@click.argument("ident", metavar="ID|URL")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_ctx
+def show(obj: Context, ident: str, fmt: str) -> None:
+    """Print one stored article in full, with its attributions."""
+    with obj.store(create=False) as store:
+        article = store.article(ident)
+    if article is None:
+        raise click.ClickException(f"no stored article with id or URL {ident!r}")
+    _print_article(article, fmt)
+
+
+def _public_json(article: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "url", "canonical_url", "source", "title", "authors", "published",
+            "modified", "fetched", "language", "summary", "site_name", "image", "section",
+            "tags", "duplicate_of", "story_id", "text", "attributions")
+    return {k: article.get(k) for k in keys if k in article}
+
+
+def _print_article(article: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(_public_json(article), ensure_ascii=False, indent=2))
+        return
+    click.echo(click.style(article["title"], bold=True))
+    meta = [
+        ("By", ", ".join(article.get("authors") or []) or None),
+        ("Published", article.get("published")),
+        ("Source", article.get("source")),
+        ("URL", article.get("canonical_url") or article.get("url")),
+        ("Language", article.get("language")),
+    ]
+    for label, value in meta:
+        if value:
+            click.echo(f"{label + ':':<11}{value}")
+    click.echo()
+    click.echo(article.get("text") or "")
+    attributions = article.get("attributions") or []
+    if attributions:
+        click.echo()
+        click.echo(click.style("Attributions", bold=True))
+        for kind in ATTRIBUTION_KINDS:
+            rows = [a for a in attributions if a["kind"] == kind]
+            if not rows:
+                continue
+            click.echo(f"  {kind}:")
+            for a in rows:
+                extra = [x for x in (a.get("role"), a.get("url")) if x]
+                line = f"    - {a['name']}" + (f" ({'; '.join(extra)})" if extra else "")
+                click.echo(line)
+                if kind == "quote" and a.get("text"):
+                    click.echo(f"      “{a['text']}”")
+
+
+# -- extract ------------------------------------------------------------------------------
+@cli.command()
+@click.argument("target", metavar="FILE_OR_URL")
+@click.option("--url", "page_url", metavar="URL",
+              help="The page's address, for a saved file (resolves links, canonical URL).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_ctx
+def extract(obj: Context, target: str, page_url: str | None, fmt: str) -> None:
+    """Run the extractor on one page (a saved file, or a URL fetched once)."""
+    from aggregator.extract import extract_article
+
+    charset = None
+    if target.startswith(("http://", "https://")):
+        content, final_url, charset = asyncio.run(_fetch_once(obj, target))
+        page_url = page_url or final_url
+    else:
+        path = Path(target)
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise click.ClickException(f"{target}: {exc.strerror or exc}") from None
+        page_url = page_url or path.resolve().as_uri()
+    article = extract_article(content, page_url, rules=_rules(obj), header_charset=charset)
+    data = {
+        "id": None, "url": article.url, "canonical_url": article.canonical_url or article.url,
+        "source": None, "title": article.title, "authors": list(article.authors),
+        "published": article.published.isoformat() if article.published else None,
+        "modified": article.modified.isoformat() if article.modified else None,
+        "fetched": None, "language": article.language, "summary": article.summary,
+        "site_name": article.site_name, "image": article.image.url if article.image else None,
+        "section": article.section, "tags": list(article.tags), "text": article.text,
+        "attributions": [
+            {"kind": a.kind, "name": a.name, "url": a.url, "role": a.role, "text": a.text,
+             "position": a.position, "details": dict(a.details)}
+            for a in article.attributions
+        ],
+    }
+    _print_article(data, fmt)
+
+
+def _rules(obj: Context) -> tuple:
+    try:
+        return obj.settings().rules
+    except AggregatorError:
+        return ()
+
+
+async def _fetch_once(obj: Context, url: str) -> tuple[bytes, str, str | None]:
+    from aggregator.fetch import Fetcher, FetchSettings
+
+    try:
+        fetch_settings = obj.settings().fetch
+    except AggregatorError:
+        fetch_settings = FetchSettings()
+    async with Fetcher(fetch_settings) as fetcher:
+        try:
+            page = await fetcher.fetch(url, accept="html", robots=False)
+        except FetchError as exc:
+            raise click.ClickException(str(exc)) from None
+    return page.content, page.final_url, page.charset
+
+
+# -- sources ------------------------------------------------------------------------------
+@cli.command("sources")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@pass_ctx
+def sources_cmd(obj: Context, fmt: str) -> None:
+    """List configured sources with their fetch state from the database."""
+    settings = obj.settings()
+    states: dict[str, dict] = {}
+    if Path(obj.db_path).exists():
+        with obj.store() as store:
+            states = {s["name"]: s for s in store.sources()}
+    rows = []
+    for s in settings.sources:
+        st = states.get(s.name, {})
+        rows.append({
+            "name": s.name, "title": s.title, "kind": s.kind, "url": s.url,
+            "interval": s.interval, "enabled": s.enabled,
+            "last_success": st.get("last_success"), "last_error": st.get("last_error"),
+            "error_streak": st.get("error_streak") or 0, "next_check": st.get("next_check"),
+            "articles": st.get("articles") or 0,
+        })
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        state = "never crawled" if not (r["last_success"] or r["last_error"]) else (
+            f"last ok {r['last_success'] or 'never'}; {r['articles']} articles")
+        if r["error_streak"]:
+            state += f"; failing x{r['error_streak']}: {r['last_error']}"
+        click.echo(f"{r['name']:<22} {r['kind']:<8} every {_human(r['interval']):<6} {r['url']}")
+        click.echo(f"{'':<22} {state}")
+
+
+def _human(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+# -- demo ---------------------------------------------------------------------------------
+def _find(relative: str) -> Path:
+    for base in (Path.cwd(), PROJECT_ROOT):
+        candidate = base / relative
+        if candidate.exists():
+            return candidate
+    raise click.ClickException(f"{relative}: not found (run from the project folder)")
+
+
+@cli.command()
+@click.option("--db", "db", default="demo.db", show_default=True, metavar="PATH",
+              help="Database the demo writes.")
+@click.option("--query", default="sensor", show_default=True, help="The example search.")
+def demo(db: str, query: str) -> None:
+    """Offline demo: serve the bundled fixture site on 127.0.0.1 and crawl it."""
+    from aggregator.fixture_server import FixtureServer
+    from aggregator.store import Store
+    from aggregator.store.search import SearchFilters
+    from aggregator.store.search import search as run_search
+
+    site = _find("fixtures/site")
+    config = _find("config/demo.toml")
+    with FixtureServer(site) as server:
+        click.echo(f"Serving the fixture site {site} at {server.base_url}")
+        settings = load_config(config, variables={"base": server.base_url})
+        click.echo(f"Crawling {len(settings.sources)} sources from {config} into {db} ...")
+        summary, count = _crawl(settings, db, [])
+    _print_summary(summary, count)
+    with Store.open(db) as store:
+        total = store.count_articles()
+        hits = run_search(store, query, SearchFilters(limit=3))
+    click.echo(f"\n{total} articles stored in {db}. Example: aggregator --db {db} search "
+               f"{query!r}\n")
+    _print_hits(hits)
+    click.echo(f"Try: aggregator --db {db} show {hits[0]['id'] if hits else 1}")
+    if not summary.anything_crawled:
+        raise click.exceptions.Exit(1)
+
+
+def main() -> None:
+    cli(prog_name="aggregator")
+
+
+if __name__ == "__main__":
+    main()

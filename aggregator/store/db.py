@@ -1,0 +1,297 @@
+"""The SQLite store: one file, WAL mode, written in short immediate transactions.
+
+Each article is written in one transaction together with its URL aliases, its attributions
+and its full-text row, so a crash leaves it either whole or absent.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from aggregator.errors import StoreError
+from aggregator.models import Article, Entry, Source
+from aggregator.search.normalize import index_text
+from aggregator.store.schema import migrate
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def iso(value: datetime | None) -> str | None:
+    """A datetime as ISO 8601 in UTC (sortable as text); naive values are taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    article_id: int
+    created: bool
+
+
+class Store:
+    """Access to one aggregator database file."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self.db = sqlite_utils.Database(conn)
+
+    # -- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = True) -> Store:
+        p = Path(path)
+        if not create and not p.exists():
+            raise StoreError(f"{p}: no such database (run `aggregator crawl` first)")
+        try:
+            if p.parent and not p.parent.exists():
+                raise StoreError(f"{p}: folder {p.parent} does not exist")
+            conn = sqlite3.connect(str(p), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
+                                   check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            store = cls(conn, str(p))
+            migrate(store.db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{p}: cannot open database: {exc}") from None
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An immediate write transaction: takes the write lock up front (waiting up to the
+        busy timeout), so two writers queue instead of failing with 'database is locked'."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path}: cannot start a write: {exc}") from None
+        try:
+            yield self.conn
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # -- sources -------------------------------------------------------------------------
+    def sync_sources(self, sources: Iterable[Source]) -> None:
+        with self.transaction():
+            for s in sources:
+                self.conn.execute(
+                    "INSERT INTO sources (name, title, kind, url, interval, error_streak, articles)"
+                    " VALUES (?, ?, ?, ?, ?, 0, 0) ON CONFLICT(name) DO UPDATE SET"
+                    " title = excluded.title, kind = excluded.kind, url = excluded.url,"
+                    " interval = excluded.interval",
+                    (s.name, s.title, s.kind, s.url, s.interval),
+                )
+
+    def source_state(self, name: str) -> dict[str, Any]:
+        row = self._one("SELECT * FROM sources WHERE name = ?", (name,))
+        return row or {}
+
+    def sources(self) -> list[dict[str, Any]]:
+        return self._all("SELECT * FROM sources ORDER BY name")
+
+    def record_source_check(
+        self, name: str, *, now: datetime, status: int | None, ok: bool,
+        etag: str | None = None, last_modified: str | None = None, error: str | None = None,
+        next_check: datetime | None = None, new_articles: int = 0, keep_validators: bool = False,
+    ) -> None:
+        """Store the outcome of one check of a source (its feed or listing page)."""
+        with self.transaction():
+            if ok:
+                validators = (
+                    "" if keep_validators else ", etag = :etag, last_modified = :last_modified"
+                )
+                self.conn.execute(
+                    "UPDATE sources SET last_checked = :now, last_success = :now,"
+                    " last_status = :status, error_streak = 0, last_error = NULL,"
+                    " next_check = :next, articles = articles + :new" + validators +
+                    " WHERE name = :name",
+                    {"now": iso(now), "status": status, "next": iso(next_check),
+                     "new": new_articles, "etag": etag, "last_modified": last_modified,
+                     "name": name},
+                )
+            else:
+                self.conn.execute(
+                    "UPDATE sources SET last_checked = :now, last_status = :status,"
+                    " error_streak = error_streak + 1, last_error = :error, next_check = :next,"
+                    " articles = articles + :new WHERE name = :name",
+                    {"now": iso(now), "status": status, "error": error,
+                     "next": iso(next_check), "new": new_articles, "name": name},
+                )
+
+    # -- errors --------------------------------------------------------------------------
+    def record_error(self, *, source: str | None, url: str | None, kind: str, message: str,
+                     now: datetime) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO fetch_errors (at, source, url, kind, message) VALUES (?, ?, ?, ?, ?)",
+                (iso(now), source, url, kind, message),
+            )
+
+    def errors(self, *, source: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        where, params = ("WHERE source = ?", [source]) if source else ("", [])
+        return self._all(
+            f"SELECT * FROM fetch_errors {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+        )
+
+    # -- HTTP validators per URL ---------------------------------------------------------
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        row = self._one("SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,))
+        return (row["etag"], row["last_modified"]) if row else (None, None)
+
+    # -- articles ------------------------------------------------------------------------
+    def known_url(self, url: str) -> int | None:
+        """The id of the article stored under this URL (in any recorded form), if any."""
+        row = self.conn.execute(
+            "SELECT article_id FROM url_aliases WHERE url = ?", (url,)
+        ).fetchone()
+        return int(row[0]) if row else None
+
+    def known_urls(self, urls: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk_start in range(0, len(urls), 500):
+            chunk = list(urls[chunk_start:chunk_start + 500])
+            marks = ",".join("?" * len(chunk))
+            found.update(r[0] for r in self.conn.execute(
+                f"SELECT url FROM url_aliases WHERE url IN ({marks})", chunk))
+        return found
+
+    def save_article(
+        self, article: Article, *, source: str, canonical_url: str, aliases: Sequence[str],
+        fetched: datetime, entry: Entry | None = None, content_hash: str | None = None,
+    ) -> SaveResult:
+        """Insert an article with its aliases, attributions and index row, in one transaction.
+
+        If an article with the same canonical URL exists, only the new aliases are added.
+        """
+        with self.transaction():
+            row = self.conn.execute(
+                "SELECT id FROM articles WHERE canonical_url = ?", (canonical_url,)
+            ).fetchone()
+            if row:
+                self._add_aliases(int(row[0]), aliases)
+                return SaveResult(int(row[0]), False)
+            image = article.image
+            cur = self.conn.execute(
+                "INSERT INTO articles (url, canonical_url, source, title, authors, published,"
+                " modified, feed_published, fetched, language, summary, text, html, site_name,"
+                " image_url, image_caption, image_credit, section, tags, guid, content_hash)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    article.url, canonical_url, source, article.title,
+                    json.dumps(list(article.authors), ensure_ascii=False),
+                    iso(article.published), iso(article.modified),
+                    iso(entry.published) if entry else None, iso(fetched), article.language,
+                    article.summary, article.text, article.html, article.site_name,
+                    image.url if image else None, image.caption if image else None,
+                    image.credit if image else None, article.section,
+                    json.dumps(list(article.tags), ensure_ascii=False),
+                    entry.guid if entry else None, content_hash,
+                ),
+            )
+            article_id = int(cur.lastrowid or 0)
+            self._add_aliases(article_id, [article.url, canonical_url, *aliases])
+            self.conn.executemany(
+                "INSERT INTO attributions (article_id, kind, name, url, role, text, position,"
+                " details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (article_id, a.kind, a.name, a.url, a.role, a.text, a.position,
+                     json.dumps(dict(a.details), ensure_ascii=False) if a.details else None)
+                    for a in article.attributions
+                ],
+            )
+            self.conn.execute(
+                "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
+                (article_id, index_text(article.title), index_text(article.text)),
+            )
+            return SaveResult(article_id, True)
+
+    def _add_aliases(self, article_id: int, urls: Iterable[str]) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO url_aliases (url, article_id) VALUES (?, ?)",
+            [(u, article_id) for u in dict.fromkeys(urls) if u],
+        )
+
+    def article(self, id_or_url: int | str) -> dict[str, Any] | None:
+        """One article as a dict (JSON-ready), with its attributions; None if unknown."""
+        if isinstance(id_or_url, int) or (isinstance(id_or_url, str) and id_or_url.isdigit()):
+            row = self._one("SELECT * FROM articles WHERE id = ?", (int(id_or_url),))
+        else:
+            row = self._one(
+                "SELECT a.* FROM articles a JOIN url_aliases u ON u.article_id = a.id"
+                " WHERE u.url = ?", (id_or_url,),
+            )
+        if row is None:
+            return None
+        return self._article_dict(row, full=True)
+
+    def attributions(self, article_id: int) -> list[dict[str, Any]]:
+        rows = self._all(
+            "SELECT kind, name, url, role, text, position, details FROM attributions"
+            " WHERE article_id = ? ORDER BY position, id", (article_id,),
+        )
+        for r in rows:
+            r["details"] = json.loads(r["details"]) if r["details"] else {}
+        return rows
+
+    def count_articles(self, source: str | None = None) -> int:
+        if source:
+            return int(self.conn.execute(
+                "SELECT count(*) FROM articles WHERE source = ?", (source,)).fetchone()[0])
+        return int(self.conn.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def _article_dict(self, row: dict[str, Any], *, full: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": row["id"], "url": row["url"], "canonical_url": row["canonical_url"],
+            "source": row["source"], "title": row["title"],
+            "authors": json.loads(row["authors"] or "[]"), "published": row["published"],
+            "fetched": row["fetched"], "language": row["language"], "summary": row["summary"],
+        }
+        if full:
+            out.update({
+                "modified": row["modified"], "feed_published": row["feed_published"],
+                "site_name": row["site_name"], "image": row["image_url"],
+                "image_caption": row["image_caption"], "image_credit": row["image_credit"],
+                "section": row["section"], "tags": json.loads(row["tags"] or "[]"),
+                "duplicate_of": row["duplicate_of"], "story_id": row["story_id"],
+                "text": row["text"], "html": row["html"],
+            })
+        out["attributions"] = self.attributions(row["id"])
+        return out
+
+    # -- helpers -------------------------------------------------------------------------
+    def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
+        cur = self.conn.execute(sql, params)
+        row = cur.fetchone()
+        if row is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+    def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, params)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

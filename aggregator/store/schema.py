@@ -1,0 +1,110 @@
+"""Database schema and migrations.
+
+The schema version lives in ``meta.schema_version``. ``migrate(db)`` brings any older file
+up to ``SCHEMA_VERSION`` one step at a time, each step in its own transaction; a file from a
+newer version of the program is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+from aggregator.errors import StoreError
+
+SCHEMA_VERSION = 1
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+    db["sources"].create(
+        {
+            "name": str, "title": str, "kind": str, "url": str, "interval": int,
+            "etag": str, "last_modified": str,
+            "last_checked": str, "last_success": str, "last_status": int,
+            "last_error": str, "error_streak": int, "next_check": str,
+            "articles": int,
+        },
+        pk="name", defaults={"error_streak": 0, "articles": 0}, if_not_exists=True,
+    )
+    db["articles"].create(
+        {
+            "id": int, "url": str, "canonical_url": str, "source": str, "title": str,
+            "authors": str, "published": str, "modified": str, "feed_published": str,
+            "fetched": str, "language": str, "summary": str, "text": str, "html": str,
+            "site_name": str, "image_url": str, "image_caption": str, "image_credit": str,
+            "section": str, "tags": str, "guid": str, "content_hash": str,
+            "duplicate_of": int, "similarity": float, "story_id": int,
+        },
+        pk="id", not_null={"url", "canonical_url", "title", "text", "fetched"},
+        if_not_exists=True,
+    )
+    db["articles"].create_index(["canonical_url"], unique=True, if_not_exists=True)
+    db["articles"].create_index(["url"], unique=True, if_not_exists=True)
+    db["articles"].create_index(["source", "published"], if_not_exists=True)
+    db["articles"].create_index(["published"], if_not_exists=True)
+    db["articles"].create_index(["content_hash"], if_not_exists=True)
+    # Every URL form an article was seen under (feed link, final URL, canonical URL), so a
+    # URL already stored in any form is not fetched again.
+    db["url_aliases"].create({"url": str, "article_id": int}, pk="url", if_not_exists=True)
+    db["url_aliases"].create_index(["article_id"], if_not_exists=True)
+    db["attributions"].create(
+        {
+            "id": int, "article_id": int, "kind": str, "name": str, "url": str, "role": str,
+            "text": str, "position": int, "details": str,
+        },
+        pk="id", not_null={"article_id", "kind", "name"}, if_not_exists=True,
+    )
+    db["attributions"].create_index(["article_id"], if_not_exists=True)
+    db["attributions"].create_index(["kind", "name"], if_not_exists=True)
+    db["fetch_errors"].create(
+        {"id": int, "at": str, "source": str, "url": str, "kind": str, "message": str},
+        pk="id", if_not_exists=True,
+    )
+    db["fetch_errors"].create_index(["source", "at"], if_not_exists=True)
+    # Validators per URL for conditional GET (feeds and pages).
+    db["http_cache"].create(
+        {"url": str, "etag": str, "last_modified": str, "checked": str, "status": int},
+        pk="url", if_not_exists=True,
+    )
+    # Full-text index. The store writes its rows itself (rowid = articles.id) with text
+    # folded by aggregator.search.normalize, in the same transaction as the article.
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5("
+        "title, body, tokenize = 'unicode61 remove_diacritics 2')"
+    )
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1}
+
+
+def current_version(db: sqlite_utils.Database) -> int:
+    if "meta" not in db.table_names():
+        return 0
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the database to SCHEMA_VERSION. Returns the version it was at."""
+    start = current_version(db)
+    if start > SCHEMA_VERSION:
+        raise StoreError(
+            f"database schema version {start} is newer than this program's "
+            f"({SCHEMA_VERSION}); upgrade aggregator"
+        )
+    conn = db.conn
+    for version in range(start + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            MIGRATIONS[version](db)
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(version),),
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return start
