@@ -13,12 +13,11 @@ from typing import Any
 import click
 
 from aggregator import __version__
+from aggregator.cli_context import DEFAULT_CONFIG, DEFAULT_DB, Context, pass_ctx
 from aggregator.config import Settings, load_config
 from aggregator.errors import AggregatorError, FetchError
 from aggregator.models import ATTRIBUTION_KINDS
 
-DEFAULT_DB = "aggregator.db"
-DEFAULT_CONFIG = "config/sources.toml"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -35,24 +34,6 @@ class AggregatorGroup(click.Group):
             ctx.exit(130)
 
 
-class Context:
-    def __init__(self, db: str, config: str) -> None:
-        self.db_path = db
-        self.config_path = config
-        self._settings: Settings | None = None
-
-    def settings(self) -> Settings:
-        if self._settings is None:
-            self._settings = load_config(self.config_path)
-        return self._settings
-
-    def store(self, *, create: bool = True):  # noqa: ANN201 - Store, imported lazily
-        from aggregator.store import Store
-
-        return Store.open(self.db_path, create=create)
-
-
-pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group(cls=AggregatorGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -293,7 +274,12 @@ async def _fetch_once(obj: Context, url: str) -> tuple[bytes, str, str | None]:
 
 
 # -- sources ------------------------------------------------------------------------------
-@cli.command("sources")
+@cli.group("sources")
+def sources_group() -> None:
+    """Configured sources: list them with their state (also import/export OPML)."""
+
+
+@sources_group.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @pass_ctx
@@ -370,6 +356,16 @@ def demo(db: str, query: str) -> None:
     click.echo(f"Try: aggregator --db {db} show {hits[0]['id'] if hits else 1}")
     if not summary.anything_crawled:
         raise click.exceptions.Exit(1)
+
+
+def _register_commands() -> None:
+    """Commands kept in their own modules (aggregator/commands/*.py) add themselves here."""
+    from aggregator.commands import register_all
+
+    register_all(cli, sources_group)
+
+
+_register_commands()
 
 
 def main() -> None:

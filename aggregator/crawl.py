@@ -17,11 +17,13 @@ from aggregator.feeds import discover_feeds, parse_feed, parse_listing
 from aggregator.fetch import Fetcher
 from aggregator.fetch.backoff import error_backoff
 from aggregator.fetch.charset import decode_html
-from aggregator.models import Entry, Page, Source
+from aggregator.models import Article, Entry, Page, Source
 from aggregator.store import Store
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str], None]
+#: Called after a new article is stored: (article id, article, source). Must not block.
+Listener = Callable[[int, Article, Source], None]
 
 
 def utc_now() -> datetime:
@@ -77,8 +79,10 @@ class CrawlSummary:
 
 class Crawler:
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher, *,
-                 clock: Clock = utc_now, progress: Progress | None = None) -> None:
+                 clock: Clock = utc_now, progress: Progress | None = None,
+                 listeners: Sequence[Listener] = ()) -> None:
         self.settings = settings
+        self.listeners = tuple(listeners)
         self.store = store
         self.fetcher = fetcher
         self.clock = clock
@@ -200,7 +204,11 @@ class Crawler:
         except AggregatorError as exc:
             self._record(report, entry.url, exc)
             return 0
-        return 1 if result.created else 0
+        if not result.created:
+            return 0
+        for listener in self.listeners:
+            listener(result.article_id, article, source)
+        return 1
 
     def _record(self, report: SourceReport, url: str | None, exc: AggregatorError) -> None:
         message = exc.reason
@@ -212,10 +220,12 @@ class Crawler:
 
 async def run_crawl(settings: Settings, store: Store, sources: Sequence[Source], *,
                     clock: Clock = utc_now, progress: Progress | None = None,
-                    fetcher: Fetcher | None = None) -> CrawlSummary:
+                    fetcher: Fetcher | None = None,
+                    listeners: Sequence[Listener] = ()) -> CrawlSummary:
     """Crawl ``sources`` with a fresh Fetcher (or the one given)."""
     if fetcher is not None:
-        return await Crawler(settings, store, fetcher, clock=clock, progress=progress).crawl(
-            sources)
+        return await Crawler(settings, store, fetcher, clock=clock, progress=progress,
+                             listeners=listeners).crawl(sources)
     async with Fetcher(settings.fetch) as own:
-        return await Crawler(settings, store, own, clock=clock, progress=progress).crawl(sources)
+        return await Crawler(settings, store, own, clock=clock, progress=progress,
+                             listeners=listeners).crawl(sources)

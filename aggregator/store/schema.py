@@ -25,6 +25,9 @@ def _v1(db: sqlite_utils.Database) -> None:
             "last_checked": str, "last_success": str, "last_status": int,
             "last_error": str, "error_streak": int, "next_check": str,
             "articles": int,
+            # scheduling: the adaptive interval in force, when new items last appeared,
+            # and a host's Retry-After that pushes the next check later
+            "current_interval": int, "last_new_at": str, "retry_after_until": str,
         },
         pk="name", defaults={"error_streak": 0, "articles": 0}, if_not_exists=True,
     )
@@ -63,6 +66,28 @@ def _v1(db: sqlite_utils.Database) -> None:
         pk="id", if_not_exists=True,
     )
     db["fetch_errors"].create_index(["source", "at"], if_not_exists=True)
+    # One row per source check, for status/health history.
+    db["crawl_runs"].create(
+        {"id": int, "source": str, "started": str, "finished": str, "status": str,
+         "http_status": int, "entries": int, "new": int, "errors": int, "message": str},
+        pk="id", if_not_exists=True,
+    )
+    db["crawl_runs"].create_index(["source", "started"], if_not_exists=True)
+    # Stories: articles about the same event (see aggregator.dedup.stories).
+    db["stories"].create(
+        {"id": int, "title": str, "first_seen": str, "first_source": str,
+         "first_article": int, "articles": int, "sources": int, "updated": str},
+        pk="id", if_not_exists=True,
+    )
+    db["stories"].create_index(["first_seen"], if_not_exists=True)
+    # Near-duplicate candidate lookup: LSH band keys -> article (no pairwise scans).
+    db["dedup_bands"].create({"band_key": str, "article_id": int}, if_not_exists=True)
+    db["dedup_bands"].create_index(["band_key"], if_not_exists=True)
+    # Story candidate lookup: entity / press-release keys -> story.
+    db["story_keys"].create({"key": str, "story_id": int, "seen": str}, if_not_exists=True)
+    db["story_keys"].create_index(["key", "seen"], if_not_exists=True)
+    db["articles"].create_index(["story_id"], if_not_exists=True)
+    db["articles"].create_index(["duplicate_of"], if_not_exists=True)
     # Validators per URL for conditional GET (feeds and pages).
     db["http_cache"].create(
         {"url": str, "etag": str, "last_modified": str, "checked": str, "status": int},

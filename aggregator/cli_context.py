@@ -1,0 +1,37 @@
+"""State shared by the CLI commands: where the database and the config are."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from aggregator.config import Settings, load_config
+
+if TYPE_CHECKING:
+    from aggregator.store import Store
+
+DEFAULT_DB = "aggregator.db"
+DEFAULT_CONFIG = "config/sources.toml"
+
+
+class Context:
+    """The global options, with the config loaded on first use."""
+
+    def __init__(self, db: str, config: str) -> None:
+        self.db_path = db
+        self.config_path = config
+        self._settings: Settings | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_config(self.config_path)
+        return self._settings
+
+    def store(self, *, create: bool = True) -> Store:
+        from aggregator.store import Store
+
+        return Store.open(self.db_path, create=create)
+
+
+pass_ctx = click.make_pass_decorator(Context)
