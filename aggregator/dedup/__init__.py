@@ -1,0 +1,1 @@
+"""Duplicates and stories: canonical URLs, text fingerprints, story assignment (all pure)."""
