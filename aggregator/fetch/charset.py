@@ -1,0 +1,178 @@
+"""Deciding a page's character encoding, and making feed bytes safe for the XML parser.
+
+Order of trust: byte-order mark, HTTP header charset, <meta> declaration, then detection
+by content (charset-normalizer). A declared charset that the bytes do not decode in is
+ignored (``declared-one-sent-another``), and a legacy single-byte declaration on bytes that
+are valid, non-ASCII UTF-8 is taken to be a mislabel: the page is read as UTF-8.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from charset_normalizer import from_bytes
+
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same bytes
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+# WHATWG Encoding: these labels mean windows-1252 on the web.
+_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252",
+            "us-ascii": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252"}
+_META_RE = re.compile(
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-zA-Z0-9_.:\-]+)""", re.IGNORECASE)
+_SINGLE_BYTE = {"cp1252", "iso8859-1", "latin-1", "iso8859-15", "cp1250", "cp1251",
+                "iso8859-2", "koi8-r", "mac-roman", "cp437"}
+
+
+def _codec(label: str | None) -> str | None:
+    """Python codec name for a charset label, or None if unknown."""
+    if not label:
+        return None
+    label = label.strip().strip("'\"").lower()
+    label = _ALIASES.get(label, label)
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    if name.startswith(("utf-16", "utf-32")):
+        return "utf-8"  # a UTF-16 label on ASCII-compatible bytes: WHATWG reads UTF-8
+    return name
+
+
+def bom_encoding(content: bytes) -> tuple[str, int] | None:
+    for bom, name in _BOMS:
+        if content.startswith(bom):
+            return name, len(bom)
+    return None
+
+
+def meta_charset(content: bytes) -> str | None:
+    """The charset named by a <meta> tag in the first 4 KiB, if any."""
+    match = _META_RE.search(content[:4096])
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+def _try(content: bytes, codec: str | None) -> str | None:
+    if codec is None:
+        return None
+    try:
+        text = content.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    if codec in _SINGLE_BYTE and not content.isascii():
+        # Legacy label, but the bytes are valid UTF-8 with non-ASCII characters: almost
+        # certainly UTF-8 sent under the wrong label.
+        try:
+            return content.decode("utf-8")
+        except UnicodeDecodeError:
+            return text
+    return text
+
+
+def decode_html(content: bytes, header_charset: str | None) -> tuple[str, str]:
+    """Decode an HTML (or other text) body. Returns (text, encoding used)."""
+    bom = bom_encoding(content)
+    if bom is not None:
+        name, size = bom
+        return content[size:].decode(name, errors="replace"), name
+    for label in (header_charset, meta_charset(content)):
+        codec = _codec(label)
+        text = _try(content, codec)
+        if text is not None:
+            assert codec is not None
+            used = codec
+            if codec in _SINGLE_BYTE and not content.isascii():
+                try:
+                    content.decode("utf-8")
+                    used = "utf-8"
+                except UnicodeDecodeError:
+                    pass
+            return text, used
+    if content.isascii():
+        return content.decode("ascii"), "ascii"
+    try:
+        return content.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(content[:65536]).best()
+    if best is not None and best.encoding:
+        codec = _codec(best.encoding) or best.encoding
+        try:
+            return content.decode(codec), codec
+        except (UnicodeDecodeError, LookupError):
+            pass
+    try:
+        return content.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return content.decode("utf-8", errors="replace"), "utf-8"
+
+
+# -- feeds --------------------------------------------------------------------------------
+
+def _skip_quoted(data: bytes, i: int) -> int:
+    """Index just past the quoted string starting at data[i]."""
+    end = data.find(data[i:i + 1], i + 1)
+    return len(data) if end < 0 else end + 1
+
+
+def _strip_internal_subset(data: bytes) -> bytes:
+    lower = data[:65536].lower()
+    start = lower.find(b"<!doctype")
+    if start < 0:
+        return data
+    # Only in the prolog: no element may come before the DOCTYPE.
+    first_el = re.search(rb"<[a-zA-Z]", lower)
+    if first_el is not None and first_el.start() < start:
+        return data
+    i = start + len(b"<!doctype")
+    n = len(data)
+    while i < n:
+        c = data[i:i + 1]
+        if c in (b'"', b"'"):
+            i = _skip_quoted(data, i)
+        elif c == b">":
+            return data  # DOCTYPE without an internal subset
+        elif c == b"[":
+            break
+        else:
+            i += 1
+    else:
+        return data
+    subset_start = i
+    i += 1
+    while i < n:
+        c = data[i:i + 1]
+        if c in (b'"', b"'"):
+            i = _skip_quoted(data, i)
+        elif data.startswith(b"<!--", i):
+            end = data.find(b"-->", i + 4)
+            i = n if end < 0 else end + 3
+        elif c == b"]":
+            break
+        else:
+            i += 1
+    # Drop "[ ... ]" (or everything to the end, if it never closes).
+    return data[:subset_start] + data[min(i + 1, n):]
+
+
+def prepare_feed_bytes(content: bytes) -> bytes:
+    """Feed bytes with any DOCTYPE internal subset (entity declarations) removed.
+
+    Entity expansion ("billion laughs", external entities) needs declarations in the
+    internal subset; without it, references to undeclared entities are just errors the
+    feed parser tolerates. UTF-16/32 feeds (with a BOM) are decoded, cleaned, re-encoded.
+    """
+    bom = bom_encoding(content)
+    if bom is not None and not bom[0].startswith("utf-8"):
+        name, size = bom
+        text = content[size:].decode(name, errors="replace")
+        cleaned = _strip_internal_subset(text.encode("utf-8"))
+        if cleaned == text.encode("utf-8"):
+            return content
+        return content[:size] + cleaned.decode("utf-8").encode(name)
+    return _strip_internal_subset(content)
