@@ -1,0 +1,245 @@
+"""Text fingerprints: an exact content hash and a MinHash signature with LSH band keys.
+
+Exact duplicates: ``content_hash(text)`` hashes the *normalised* body (Unicode NFKC, case
+folded, punctuation and whitespace differences ignored), so the same article re-rendered with
+other quotes, dashes or line breaks hashes the same.
+
+Near duplicates: ``signature(text)`` is a one-permutation MinHash (Li, Owen & Zhang 2012, with
+rotation densification, Shrivastava & Li 2014) over word shingles. One 64-bit hash per
+shingle (blake2b) is split into ``num_perm`` bins and the minimum of each bin kept, so the cost
+is linear in the text length and independent of ``num_perm``. ``band_keys(sig)`` cuts the
+signature into ``bands`` bands of ``rows`` values and hashes each band (with its index) to a
+signed 64-bit integer: two texts share at least one band key with probability
+``1 - (1 - J**rows)**bands`` for Jaccard similarity J. The store keeps the keys in an indexed
+table ``(band_key INTEGER, article_id)``; a lookup is one indexed probe per band, whatever the
+number of stored articles.
+
+``similarity(a, b)`` estimates how much of the smaller text the larger one contains (the
+overlap coefficient |A∩B| / min(|A|,|B|), from the MinHash Jaccard estimate and the shingle
+counts), so a copy with the intro or ending cut still scores high. ``jaccard(a, b)`` is the
+plain estimate.
+
+Signatures are stable across processes and machines (no use of Python's salted ``hash``):
+``Signature.to_bytes()`` / ``Signature.from_bytes()`` store them as a BLOB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_SETTINGS",
+    "DedupSettings",
+    "Signature",
+    "band_keys",
+    "containment",
+    "content_hash",
+    "jaccard",
+    "normalize_text",
+    "signature",
+    "similarity",
+    "tokens",
+]
+
+
+@dataclass(frozen=True)
+class DedupSettings:
+    """Every threshold of duplicate detection and story assignment, with its default.
+
+    Fingerprints (changing these changes stored band keys: re-index after a change):
+      num_perm: MinHash bins per signature (= bands * rows).
+      bands, rows: LSH banding. Defaults 16 x 4: a pair is a candidate with probability
+        0.50 at Jaccard 0.5, 0.94 at 0.7, > 0.999 at 0.9 (3-word shingles).
+      shingle: words per shingle.
+      min_shingles: texts with fewer distinct shingles get no band keys (too short for a
+        near-duplicate decision; exact hash still applies).
+
+    Near-duplicate decision:
+      near_duplicate: minimum ``similarity`` (overlap of the smaller text) to call two
+        texts near-duplicates.
+      near_duplicate_jaccard: minimum plain Jaccard as well, unless the smaller text is at
+        least ``trimmed_ratio`` of the larger (guards against a short text that happens
+        to be quoted in a long one).
+      max_band_candidates: postings read per band key (cap for hot keys).
+
+    Stories:
+      window_days: an article joins a story only if published within this many days of
+        the story's first article (and not more than this before it).
+      story_threshold: minimum score for joining an existing story (see stories.py).
+      title_weight, entity_weight, model_weight, body_weight: score weights.
+      press_release_bonus: added when both cite the same press-release URL.
+      model_conflict_penalty: subtracted when both name product models and none is shared.
+      max_key_stories: stories read per entity key (cap for hot keys such as brands).
+    """
+
+    num_perm: int = 64
+    bands: int = 16
+    rows: int = 4
+    shingle: int = 3
+    min_shingles: int = 8
+    near_duplicate: float = 0.5
+    near_duplicate_jaccard: float = 0.3
+    trimmed_ratio: float = 0.4
+    max_band_candidates: int = 50
+    window_days: float = 7.0
+    story_threshold: float = 0.5
+    title_weight: float = 0.35
+    entity_weight: float = 0.25
+    model_weight: float = 0.45
+    body_weight: float = 0.35
+    press_release_bonus: float = 0.6
+    model_conflict_penalty: float = 0.5
+    max_key_stories: int = 50
+
+    def __post_init__(self) -> None:
+        if self.bands * self.rows != self.num_perm:
+            raise ValueError(f"bands * rows must equal num_perm ({self.bands} * {self.rows} "
+                             f"!= {self.num_perm})")
+        if self.shingle < 1 or self.num_perm < 1:
+            raise ValueError("shingle and num_perm must be positive")
+
+
+DEFAULT_SETTINGS = DedupSettings()
+
+_MASK32 = 0xFFFFFFFF
+_EMPTY = _MASK32 + 1  # marker for an empty bin before densification
+_TOKEN = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*")
+_TRANSLATE = str.maketrans({
+    "‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
+    "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "\u00ad": None,
+    "\u200b": None, "\u200c": None, "\u200d": None, "\ufeff": None,
+})
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, case-folded, typographic quotes/dashes unified, words joined by single spaces."""
+    return " ".join(tokens(text))
+
+
+def tokens(text: str) -> list[str]:
+    """The words of ``text``, normalised (NFKC, case-folded); numbers keep "24.2" together."""
+    folded = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
+    return [t.replace("'", "") for t in _TOKEN.findall(folded)]
+
+
+def content_hash(text: str) -> str:
+    """Hex digest of the normalised text: equal for texts differing only in punctuation,
+    case, whitespace and typography."""
+    return hashlib.blake2b(normalize_text(text).encode("utf-8"), digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A MinHash signature: ``values`` (num_perm 32-bit bin minima) and ``size`` (the number
+    of distinct shingles; 0 for an empty text)."""
+
+    values: tuple[int, ...]
+    size: int
+
+    def to_bytes(self) -> bytes:
+        return struct.pack(f"<I{len(self.values)}I", self.size, *self.values)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Signature:
+        count = len(data) // 4 - 1
+        size, *values = struct.unpack(f"<I{count}I", data)
+        return cls(tuple(values), size)
+
+
+def _shingles(words: Sequence[str], k: int) -> set[str]:
+    if len(words) < k:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i:i + k]) for i in range(len(words) - k + 1)}
+
+
+def _hash64(item: str) -> int:
+    return int.from_bytes(hashlib.blake2b(item.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def signature(text: str, settings: DedupSettings = DEFAULT_SETTINGS) -> Signature:
+    """The MinHash signature of ``text`` (see the module docstring)."""
+    return signature_of_shingles(_shingles(tokens(text), settings.shingle), settings)
+
+
+def signature_of_shingles(shingles: Iterable[str], settings: DedupSettings = DEFAULT_SETTINGS
+                          ) -> Signature:
+    k = settings.num_perm
+    bins = [_EMPTY] * k
+    size = 0
+    for shingle in shingles:
+        size += 1
+        h = _hash64(shingle)
+        b = h % k
+        v = (h >> 32) & _MASK32
+        if v < bins[b]:
+            bins[b] = v
+    if size == 0:
+        return Signature(tuple([_MASK32] * k), 0)
+    # Rotation densification: an empty bin borrows the value of the next non-empty bin
+    # (circularly), offset by the distance so borrowed values differ from the original.
+    if _EMPTY in bins:
+        out = list(bins)
+        nearest = -1
+        # Walk the circle backwards twice: each empty bin meets its next filled bin first.
+        for step in range(2 * k - 1, -1, -1):
+            i = step % k
+            if bins[i] != _EMPTY:
+                nearest = i
+            elif step < k:
+                out[i] = (bins[nearest] + ((nearest - i) % k) * 0x9E3779B1) & _MASK32
+        bins = out
+    return Signature(tuple(bins), size)
+
+
+def band_keys(sig: Signature, settings: DedupSettings = DEFAULT_SETTINGS) -> list[int]:
+    """One signed 64-bit key per LSH band (empty for texts under ``min_shingles``)."""
+    if sig.size < settings.min_shingles:
+        return []
+    rows = settings.rows
+    keys = []
+    for band in range(settings.bands):
+        chunk = sig.values[band * rows:(band + 1) * rows]
+        digest = hashlib.blake2b(struct.pack(f"<I{rows}I", band, *chunk), digest_size=8).digest()
+        keys.append(int.from_bytes(digest, "little", signed=True))
+    return keys
+
+
+def jaccard(a: Signature, b: Signature) -> float:
+    """Estimated Jaccard similarity of the two shingle sets."""
+    if not a.size or not b.size or len(a.values) != len(b.values):
+        return 0.0
+    same = sum(1 for x, y in zip(a.values, b.values, strict=True) if x == y)
+    return same / len(a.values)
+
+
+def containment(a: Signature, b: Signature) -> float:
+    """Estimated |A∩B| / min(|A|,|B|) (overlap coefficient), from Jaccard and set sizes."""
+    j = jaccard(a, b)
+    if j == 0.0:
+        return 0.0
+    inter = j * (a.size + b.size) / (1.0 + j)
+    return min(1.0, inter / min(a.size, b.size))
+
+
+def similarity(a: Signature, b: Signature) -> float:
+    """The near-duplicate score: the estimated overlap of the smaller text (0..1)."""
+    return containment(a, b)
+
+
+def is_near_duplicate(a: Signature, b: Signature,
+                      settings: DedupSettings = DEFAULT_SETTINGS) -> float | None:
+    """The similarity when ``a`` and ``b`` are near-duplicates under ``settings``, else None."""
+    if min(a.size, b.size) < settings.min_shingles:
+        return None
+    score = similarity(a, b)
+    if score < settings.near_duplicate:
+        return None
+    ratio = min(a.size, b.size) / max(a.size, b.size)
+    if ratio < settings.trimmed_ratio and jaccard(a, b) < settings.near_duplicate_jaccard:
+        return None
+    return score

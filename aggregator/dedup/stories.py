@@ -1,0 +1,358 @@
+"""Stories: articles about the same event share a story, even when their texts differ.
+
+Pure. ``features_of(title, text, published, attributions)`` turns an article into
+``ArticleFeatures``: title terms, named entities (capitalised names such as "Kestrel Optics",
+brands), product model codes ("Z6III", "X-T5" -> "XT5", "EOS R5 Mark II" -> "R5", "MK2"),
+cited press-release URLs, the published time and the body's MinHash signature.
+``entity_keys(features)`` lists the strings the store indexes per story (``m:`` model codes,
+``p:`` press-release URLs, ``e:`` entities) so candidate stories are found by indexed lookups,
+never by a scan. ``assign_story(features, candidates, settings)`` scores each candidate story
+and returns a ``StoryDecision``: join the best one, or start a new story.
+
+The score (weights and threshold in ``DedupSettings``) adds, for a candidate inside the time
+window (published within ``window_days`` of the story's first article):
+- model_weight  x  shared model codes / the smaller set of codes (0 when either side names
+  none); when both sides name models and none is shared, ``model_conflict_penalty`` is
+  subtracted instead: the same companies with different products are different events;
+- title_weight  x  best Jaccard of title terms against the story's titles;
+- entity_weight x  share of the article's entities the story already has;
+- body_weight   x  best body similarity against the story's signatures;
+- press_release_bonus when both cite the same press-release URL.
+A near-duplicate body (similarity >= ``near_duplicate``) always joins. Outside the window a
+candidate is never joined: an alliance announced in May and a camera from it a year later
+are different stories even when every name matches.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aggregator.dedup.fingerprint import (
+    DEFAULT_SETTINGS,
+    DedupSettings,
+    Signature,
+    content_hash,
+    signature,
+    similarity,
+    tokens,
+)
+from aggregator.dedup.urls import DEFAULT_TRACKING_PARAMS, canonical_url
+from aggregator.models import Attribution
+
+__all__ = [
+    "ArticleFeatures",
+    "StoryCandidate",
+    "StoryDecision",
+    "assign_story",
+    "entity_keys",
+    "extract_entities",
+    "extract_models",
+    "features_of",
+    "title_terms",
+]
+
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_STOPWORDS = _wordset("""
+a an the and or but nor of in on at to for from by with without about into onto over under
+as is are was were be been being has have had do does did will would can could may might must
+shall should it its it's this that these those there their they them he she his her we our you
+your i me my not no yes so than then too very just also more most less new now up out off
+after before while when where which who whom whose what why how all any each every both few
+some such only own same other again further once here s t says said say via per vs
+der die das den dem des ein eine einen einer und oder mit von zu im in ist sind für auf aus
+bei nach über neue neuen neues neuer le la les un une des du de et ou avec pour sur dans par
+au aux est sont nouveau nouvelle
+""")
+
+# Capitalised words that are not names (sentence openers, months, days, common acronyms).
+_NOT_NAMES = _wordset("""
+the a an this that these those it its in on at for from by with as and but or if when while
+after before during since until today yesterday tomorrow however meanwhile also according
+we our you your they their he she his her i my there here what why how who where which
+monday tuesday wednesday thursday friday saturday sunday january february march april may
+june july august september october november december jan feb mar apr jun jul aug sep sept
+oct nov dec update updated editor note photo image read more source via new all
+ai af ae mf evf lcd oled usb hdmi iso raw jpeg heif ceo cfo cto coo vp pr uk us usa eu un
+led sd cfexpress wi fi wifi gps nd uv hdr api faq pdf ibis ois fps mp mm k
+der die das ein eine und mit von für auf neue le la les un une et avec pour sur
+""")
+
+_UNIT = re.compile(
+    r"^\d+(?:\.\d+)?(?:mp|mm|cm|m|km|k|p|i|fps|gb|tb|mb|kb|mah|wh|w|kg|g|mg|x|s|ms|h|min|mbps|"
+    r"gbps|bit|bits|nm|in|ev|st|nd|rd|th|am|pm|hz|khz|mhz|ghz|v|mph|db|eur|usd|gbp|yen|jpy|"
+    r"ch|d|k60p|k30p|k120p)$"
+)
+_F_NUMBER = re.compile(r"^[ft]\d+(?:\.\d+)?$")
+_QUARTER = re.compile(r"^(?:q[1-4]|h[12]|fy\d{2,4}|cy\d{2,4})$")
+_ROMAN = frozenset({"II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"})
+_WORD = re.compile(r"[^\W_](?:[\w'’&.-]*[^\W_])?")
+_SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n+")
+
+
+def _fold(text: str) -> str:
+    """Lower case without diacritics ("Müller" -> "muller")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def title_terms(title: str) -> frozenset[str]:
+    """Content words of a title, folded (no stopwords, no one-letter words)."""
+    return frozenset(
+        f for f in (_fold(t) for t in tokens(title)) if len(f) > 1 and f not in _STOPWORDS
+    )
+
+
+def _model_code(token: str) -> str | None:
+    bare = token.replace("-", "").replace("’", "").replace("'", "").replace(".", "")
+    if not (2 <= len(bare) <= 12) or not bare.isalnum():
+        return None
+    has_digit = any(c.isdigit() for c in bare)
+    has_alpha = any(c.isalpha() for c in bare)
+    if not (has_digit and has_alpha):
+        return None
+    low = token.lower().replace("-", "")
+    if _UNIT.match(low) or _F_NUMBER.match(low) or _QUARTER.match(low):
+        return None
+    if re.match(r"^\d+(?:\.\d+)?[a-z]*\d*$", low) and not any(c.isupper() for c in token):
+        return None  # "24mp", "4k60", "1080p"-like measurements written in lower case
+    return bare.upper()
+
+
+def extract_models(text: str) -> Counter[str]:
+    """Product model codes with their counts: "Z6III", "X-T5" -> "XT5", "A7R V" -> "A7RV"."""
+    counts: Counter[str] = Counter()
+    words = _WORD.findall(text)
+    i = 0
+    while i < len(words):
+        code = _model_code(words[i])
+        if code is None:
+            i += 1
+            continue
+        j = i + 1
+        if j < len(words) and words[j] in _ROMAN:
+            code += words[j]
+            j += 1
+        elif (j + 1 < len(words) and words[j].lower() in ("mark", "mk")
+              and words[j + 1] in _ROMAN):
+            code += "MK" + words[j + 1]
+            j += 2
+        counts[code] += 1
+        i = j
+    return counts
+
+
+def _is_cap(word: str) -> bool:
+    return word[0].isupper() and not any(c.isdigit() for c in word)
+
+
+def extract_entities(text: str) -> Counter[str]:
+    """Capitalised names (folded), counted: runs of capitalised words ("Kestrel Optics",
+    "Anna Lindqvist"); single words only when not opening a sentence, or seen twice."""
+    multi: Counter[str] = Counter()
+    single: Counter[str] = Counter()
+    opener: Counter[str] = Counter()
+    for sentence in _SENTENCE_END.split(text):
+        words = _WORD.findall(sentence)
+        run: list[str] = []
+        start = 0
+        for index, word in enumerate([*words, ""]):
+            clean = re.sub(r"['’]s$", "", word)
+            if (clean and _is_cap(clean) and clean not in _ROMAN
+                    and not (clean.isupper() and _fold(clean) in _NOT_NAMES)
+                    and not (not run and _fold(clean) in _NOT_NAMES)):
+                if not run:
+                    start = index
+                run.append(clean)
+                continue
+            if run:
+                name = _fold(" ".join(run))
+                if len(run) > 1:
+                    multi[name] += 1
+                elif start == 0:
+                    opener[name] += 1
+                else:
+                    single[name] += 1
+            run = []
+    out: Counter[str] = Counter(multi)
+    for name, count in single.items():
+        if len(name) > 1:
+            out[name] += count + opener.get(name, 0)
+    for name, count in opener.items():
+        if count >= 2 and name not in out and len(name) > 1:
+            out[name] += count
+    return out
+
+
+@dataclass(frozen=True)
+class ArticleFeatures:
+    """What story assignment looks at. Build with ``features_of``."""
+
+    title: str
+    title_terms: frozenset[str]
+    entities: frozenset[str]
+    models: frozenset[str]
+    press_urls: frozenset[str]
+    published: datetime | None
+    signature: Signature
+    content_hash: str
+
+
+def features_of(title: str, text: str, published: datetime | None,
+                attributions: Iterable[Attribution] = (), *,
+                settings: DedupSettings = DEFAULT_SETTINGS,
+                tracking_params: Sequence[str] = DEFAULT_TRACKING_PARAMS,
+                max_entities: int = 12) -> ArticleFeatures:
+    """Features of one article. Models count when named in the title or twice in the body
+    (a rival's camera mentioned once in passing does not make it that camera's story);
+    entities likewise when in the title or named at least twice, at most ``max_entities``."""
+    title_models = extract_models(title)
+    body_models = extract_models(text)
+    models = {m for m in title_models} | {m for m, n in body_models.items() if n >= 2}
+    title_entities = extract_entities(title)
+    body_entities = extract_entities(text)
+    ranked = Counter({e: n for e, n in body_entities.items() if n >= 2})
+    for name in title_entities:
+        ranked[name] += 100
+    entities = {e for e, _ in ranked.most_common(max_entities)}
+    press = {
+        canonical_url(a.url, tracking_params=tracking_params)
+        for a in attributions if a.kind == "press_release" and a.url
+    }
+    return ArticleFeatures(
+        title=title,
+        title_terms=title_terms(title),
+        entities=frozenset(entities),
+        models=frozenset(models),
+        press_urls=frozenset(press),
+        published=published,
+        signature=signature(text, settings),
+        content_hash=content_hash(text),
+    )
+
+
+def entity_keys(features: ArticleFeatures) -> list[str]:
+    """Index keys for story candidate lookup: ``m:MODEL``, ``p:URL``, ``e:entity``."""
+    keys = [f"m:{m}" for m in sorted(features.models)]
+    keys += [f"p:{u}" for u in sorted(features.press_urls)]
+    keys += [f"e:{e}" for e in sorted(features.entities)]
+    return keys
+
+
+@dataclass(frozen=True)
+class StoryCandidate:
+    """A stored story, as the store rebuilds it from its rows: the ``story_keys`` of its
+    articles, its article titles (newest few are enough), its first article's time and
+    (optionally) its articles' signatures."""
+
+    story_id: int
+    keys: frozenset[str]
+    titles: tuple[str, ...] = ()
+    first_seen: datetime | None = None
+    signatures: tuple[Signature, ...] = ()
+
+    @classmethod
+    def from_features(cls, story_id: int, members: Sequence[ArticleFeatures]
+                      ) -> StoryCandidate:
+        times = [m.published for m in members if m.published is not None]
+        return cls(
+            story_id=story_id,
+            keys=frozenset(k for m in members for k in entity_keys(m)),
+            titles=tuple(m.title for m in members),
+            first_seen=min(times) if times else None,
+            signatures=tuple(m.signature for m in members),
+        )
+
+
+@dataclass(frozen=True)
+class StoryDecision:
+    """``story_id`` to join, or None for a new story; ``score`` of the best candidate and
+    the ``reasons`` that made it (for logs and ``aggregator story``)."""
+
+    story_id: int | None
+    score: float
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def is_new(self) -> bool:
+        return self.story_id is None
+
+
+def _within(published: datetime | None, first_seen: datetime | None, days: float) -> bool:
+    if published is None or first_seen is None:
+        return True
+    return abs(published - first_seen) <= timedelta(days=days)
+
+
+def _score(features: ArticleFeatures, cand: StoryCandidate, settings: DedupSettings
+           ) -> tuple[float, list[str]]:
+    reasons: list[str] = []
+    score = 0.0
+    body = max((similarity(features.signature, s) for s in cand.signatures), default=0.0)
+    if (body >= settings.near_duplicate
+            and min(features.signature.size, *(s.size for s in cand.signatures))
+            >= settings.min_shingles):
+        return 10.0, [f"near-duplicate body {body:.2f}"]
+    models = {k[2:] for k in cand.keys if k.startswith("m:")}
+    press = {k[2:] for k in cand.keys if k.startswith("p:")}
+    entities = {k[2:] for k in cand.keys if k.startswith("e:")}
+    if features.models and models:
+        shared = features.models & models
+        if shared:
+            value = len(shared) / min(len(features.models), len(models))
+            score += settings.model_weight * value
+            reasons.append(f"models {','.join(sorted(shared))}")
+        else:
+            score -= settings.model_conflict_penalty
+            reasons.append("different models")
+    if features.press_urls & press:
+        score += settings.press_release_bonus
+        reasons.append("same press release")
+    if features.entities:
+        value = len(features.entities & entities) / len(features.entities)
+        score += settings.entity_weight * value
+        if value:
+            reasons.append(f"entities {value:.2f}")
+    best_title = 0.0
+    for title in cand.titles:
+        other = title_terms(title)
+        union = features.title_terms | other
+        if union:
+            best_title = max(best_title, len(features.title_terms & other) / len(union))
+    score += settings.title_weight * best_title
+    if best_title:
+        reasons.append(f"title {best_title:.2f}")
+    score += settings.body_weight * body
+    if body:
+        reasons.append(f"body {body:.2f}")
+    return score, reasons
+
+
+def assign_story(features: ArticleFeatures, candidates: Sequence[StoryCandidate],
+                 settings: DedupSettings = DEFAULT_SETTINGS) -> StoryDecision:
+    """Join the best-scoring candidate story inside the time window whose score reaches
+    ``settings.story_threshold``; otherwise a new story (``story_id=None``). Ties go to the
+    lower (older) story id, so the result does not depend on the candidates' order."""
+    best: StoryDecision | None = None
+    for cand in candidates:
+        if not _within(features.published, cand.first_seen, settings.window_days):
+            continue
+        score, reasons = _score(features, cand, settings)
+        if best is None or score > best.score or (
+                score == best.score and best.story_id is not None
+                and cand.story_id < best.story_id):
+            best = StoryDecision(cand.story_id, score, tuple(reasons))
+    if best is None:
+        return StoryDecision(None, 0.0, ("no candidate in the time window",))
+    if best.score < settings.story_threshold:
+        return StoryDecision(None, best.score, ("best candidate below threshold", *best.reasons))
+    return best
