@@ -1,0 +1,525 @@
+"""Embedded social posts, photo credits and bylines."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from aggregator.extract.attr_sources import Found
+from aggregator.extract.attr_text import (
+    ClutterCache,
+    HtmlElement,
+    absolute,
+    clean_space,
+    host_of,
+    tag_of,
+)
+
+# ---------------------------------------------------------------------------- embeds
+
+_TWEET_URL = re.compile(r"https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/(?P<h>\w{1,30})/status"
+                        r"(?:es)?/(?P<id>\d+)")
+_IG_URL = re.compile(r"https?://(?:www\.)?instagram\.com/(?:(?P<h>[\w.]+)/)?(?:p|reel|tv)/"
+                     r"(?P<id>[\w-]+)")
+_YT_ID = re.compile(r"(?:youtube(?:-nocookie)?\.com/(?:embed|v|shorts)/|youtu\.be/)"
+                    r"(?P<id>[\w-]{6,})")
+_MASTO_URL = re.compile(r"https?://(?P<host>[\w.-]+)/@(?P<user>\w+)(?:@(?P<inst>[\w.-]+))?/"
+                        r"(?P<id>\d+)")
+_HANDLE_IN_TEXT = re.compile(r"\(@(?P<h>\w{1,30})\)")
+_MONTH_DATE = re.compile(r"(?:January|February|March|April|May|June|July|August|September|"
+                         r"October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|"
+                         r"Nov|Dec)\.?\s+\d{1,2},\s+\d{4}")
+
+
+def _details(**kw: str | None) -> dict[str, str]:
+    return {k: v for k, v in kw.items() if v}
+
+
+def find_embeds(root: HtmlElement, base: str, cache: ClutterCache,
+                order: dict[HtmlElement, int]) -> list[Found]:
+    rows: list[Found] = []
+    seen: set[str] = set()
+    for el in root.iter("blockquote", "iframe", "div", "a"):
+        if _hard_clutter(el, cache):
+            continue
+        row = _embed(el, base)
+        if row is None:
+            continue
+        key = row.url or f"{row.role}:{row.name}:{row.text}"
+        if key in seen:
+            continue
+        seen.add(key)
+        row.order = (order.get(el, 0), 0)
+        rows.append(row)
+    return rows
+
+
+def _hard_clutter(el: HtmlElement, cache: ClutterCache) -> bool:
+    node: HtmlElement | None = el
+    while node is not None:
+        tag = tag_of(node)
+        if tag in ("nav", "footer", "aside"):
+            return True
+        names = f"{node.get('class') or ''} {node.get('id') or ''}".lower()
+        if re.search(r"sidebar|related|recommend|comment|footer|author-box|author-bio|"
+                     r"newsletter|widget|promo|trending|popular", names):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _embed(el: HtmlElement, base: str) -> Found | None:
+    tag = tag_of(el)
+    cls = (el.get("class") or "").lower()
+    if tag == "blockquote" and ("twitter-tweet" in cls or "twitter-video" in cls
+                                or "x-post" in cls):
+        return _tweet(el, base)
+    if tag == "blockquote" and "instagram-media" in cls:
+        return _instagram(el, base)
+    if tag == "blockquote" and ("mastodon-embed" in cls or el.get("data-embed-url")):
+        return _mastodon_blockquote(el, base)
+    if tag == "blockquote" and "bluesky-embed" in cls:
+        return _generic_blockquote(el, base, "bluesky")
+    if tag == "blockquote" and "tiktok-embed" in cls:
+        return _generic_blockquote(el, base, "tiktok")
+    if tag == "blockquote" and "text-post-media" in cls:
+        return _generic_blockquote(el, base, "threads")
+    if tag == "iframe":
+        return _iframe(el, base)
+    if tag == "div" and "lite-youtube" in cls or tag == "lite-youtube":
+        vid = el.get("videoid") or el.get("data-id")
+        if vid:
+            return Found("embed", el.get("data-channel") or el.get("title") or "YouTube",
+                         f"https://www.youtube.com/watch?v={vid}", "youtube",
+                         el.get("title"), (0, 0))
+    return None
+
+
+def _tweet(el: HtmlElement, base: str) -> Found | None:
+    url = handle = None
+    date = None
+    for a in el.iter("a"):
+        href = absolute(base, a.get("href")) or ""
+        m = _TWEET_URL.match(href)
+        if m:
+            url = href.split("?")[0]
+            handle = "@" + m.group("h")
+            date = clean_space(a.text_content()) or None
+    p = el.find(".//p")
+    text = clean_space(p.text_content()) if p is not None else None
+    full = clean_space(el.text_content())
+    display = None
+    m = re.search(r"[—–-]\s*(?P<d>[^()—–]+?)\s*\(@(?P<h>\w+)\)", full)
+    if m:
+        display = m.group("d").strip()
+        handle = handle if handle and handle[1:].lower() == m.group("h").lower() \
+            else "@" + m.group("h")
+    elif handle is None:
+        m2 = _HANDLE_IN_TEXT.search(full)
+        if m2:
+            handle = "@" + m2.group("h")
+    if handle is None:
+        return None
+    return Found("embed", handle, url, "x", text, (0, 0), _details(display_name=display,
+                                                                   date=date))
+
+
+def _instagram(el: HtmlElement, base: str) -> Found | None:
+    url = el.get("data-instgrm-permalink") or ""
+    url = url.split("?")[0] or None
+    handle = display = date = text = None
+    full = clean_space(el.text_content())
+    m = re.search(r"(?:A post shared by|Ein Beitrag geteilt von|shared by)\s+(?P<d>[^()@]+?)?"
+                  r"\s*\(?@(?P<h>[\w.]+)\)?", full)
+    if m:
+        handle = "@" + m.group("h").rstrip(".")
+        display = (m.group("d") or "").strip() or None
+    for a in el.iter("a"):
+        href = absolute(base, a.get("href")) or ""
+        if url is None and _IG_URL.match(href):
+            url = href.split("?")[0]
+        mh = re.match(r"https?://(?:www\.)?instagram\.com/([\w.]+)/?$", href)
+        if handle is None and mh and mh.group(1) not in ("p", "reel", "explore"):
+            handle = "@" + mh.group(1)
+    if handle is None and url:
+        mu = _IG_URL.match(url)
+        if mu and mu.group("h"):
+            handle = "@" + mu.group("h")
+    t = el.find(".//time")
+    if t is not None:
+        date = t.get("datetime") or clean_space(t.text_content()) or None
+    ps = [clean_space(p.text_content()) for p in el.iter("p")]
+    ps = [p for p in ps if p and not re.match(r"(?:A post shared by|View this post)", p)]
+    text = ps[0] if ps else None
+    if handle is None and url is None:
+        return None
+    return Found("embed", handle or "instagram", url, "instagram", text, (0, 0),
+                 _details(display_name=display, date=date))
+
+
+def _mastodon_blockquote(el: HtmlElement, base: str) -> Found | None:
+    url = el.get("data-embed-url") or ""
+    url = re.sub(r"/embed/?$", "", url) or None
+    for a in el.iter("a"):
+        href = absolute(base, a.get("href")) or ""
+        if _MASTO_URL.match(href):
+            url = url or href
+    if not url:
+        return None
+    m = _MASTO_URL.match(url)
+    handle = f"@{m.group('user')}@{m.group('inst') or m.group('host')}" if m else None
+    full = clean_space(el.text_content())
+    display = None
+    md = re.search(r"(?:Post by|by)\s+(?P<d>[^@]+?)\s*@", full)
+    if md:
+        display = md.group("d").strip()
+    date = None
+    t = el.find(".//time")
+    if t is not None:
+        date = t.get("datetime") or clean_space(t.text_content())
+    ps = [clean_space(p.text_content()) for p in el.iter("p")]
+    ps = [p for p in ps if p and not p.lower().startswith(("post by", "view on mastodon"))]
+    return Found("embed", handle or host_of(url), url, "mastodon", ps[0] if ps else None,
+                 (0, 0), _details(display_name=display, date=date))
+
+
+def _generic_blockquote(el: HtmlElement, base: str, platform: str) -> Found | None:
+    url = el.get("cite") or el.get("data-bluesky-uri") or None
+    handle = None
+    for a in el.iter("a"):
+        href = absolute(base, a.get("href")) or ""
+        m = re.search(r"/(?:profile/|@)([\w.-]+)", href)
+        if m and handle is None:
+            handle = "@" + m.group(1)
+        if url is None and re.search(r"/(?:post|video|p)/", href):
+            url = href
+    if handle is None:
+        return None
+    p = el.find(".//p")
+    text = clean_space(p.text_content()) if p is not None else None
+    return Found("embed", handle, url, platform, text, (0, 0))
+
+
+def _iframe(el: HtmlElement, base: str) -> Found | None:
+    src = absolute(base, el.get("src") or el.get("data-src") or el.get("data-lazy-src")) or ""
+    title = clean_space(el.get("title") or "") or None
+    m = _YT_ID.search(src)
+    if m:
+        name = el.get("data-channel") or el.get("data-author") or title or "YouTube"
+        return Found("embed", name, f"https://www.youtube.com/watch?v={m.group('id')}",
+                     "youtube", title, (0, 0))
+    if "youtube.com/embed" in src and "list=" in src:
+        lst = parse_qs(urlsplit(src).query).get("list", [""])[0]
+        return Found("embed", title or "YouTube",
+                     f"https://www.youtube.com/playlist?list={lst}", "youtube", title, (0, 0))
+    m = _MASTO_URL.match(src)
+    if m and (src.rstrip("/").endswith("/embed") or "mastodon" in (el.get("class") or "")):
+        url = re.sub(r"/embed/?$", "", src)
+        handle = f"@{m.group('user')}@{m.group('inst') or m.group('host')}"
+        return Found("embed", handle, url, "mastodon", title, (0, 0))
+    m = re.search(r"player\.vimeo\.com/video/(\d+)", src)
+    if m:
+        return Found("embed", title or "Vimeo", f"https://vimeo.com/{m.group(1)}", "vimeo",
+                     title, (0, 0))
+    m = re.search(r"platform\.twitter\.com/embed/Tweet\.html\?.*\bid=(\d+)", src)
+    if m:
+        return None
+    return None
+
+
+# ---------------------------------------------------------------------------- credits
+
+_CREDIT = re.compile(
+    r"(?:^|[\s(\[|—–-])(?P<label>Photo(?:graph|graphy)?s?\s+(?:by|credit|courtesy(?:\s+of)?)|"
+    r"(?:Image|Picture|Header image|Lead image|Top image|Cover image|Main image|Hero image|"
+    r"Feature image|Featured image|Photo|Video)\s+credits?|Credits?|Photos?|Photograph|"
+    r"Images?|Pictures?|Foto|Bild|Fotos|Illustration(?:\s+by)?|Courtesy(?:\s+of)?|"
+    r"All (?:photos|images)|Source|Screenshot|Screengrab)\s*(?:[:/]|by\b|\s(?=[A-Z©]))\s*"
+    r"(?P<who>[^)\]\n|;]{2,90})", re.I)
+_COPY = re.compile(r"(?:©|\(c\)|copyright)\s*(?:\d{4}\s+)?(?P<who>[^)\]\n|;,]{2,80})", re.I)
+
+
+def _credit_role(label: str) -> str:
+    low = label.lower()
+    if low.startswith(("image", "picture", "header", "lead", "top", "cover", "main", "hero",
+                       "feature", "illustration", "screenshot", "screengrab", "bild")):
+        return "image"
+    if low.startswith("video"):
+        return "video"
+    return "photo"
+
+
+def _tidy_credit(who: str) -> str:
+    who = clean_space(who)
+    who = re.sub(r"\s+(?:for|via|on|at)\s+\w.*$", lambda m: m.group(0)
+                 if re.match(r"\s+for\s+[A-Z]", m.group(0)) else "", who)
+    who = who.strip(" .,:;-—–()[]\"'“”")
+    return who
+
+
+def _img_src(fig: HtmlElement | None, base: str) -> str | None:
+    if fig is None:
+        return None
+    for img in fig.iter("img", "source", "amp-img"):
+        for attr in ("src", "data-src", "data-lazy-src", "data-original", "srcset"):
+            val = img.get(attr)
+            if val and not val.startswith("data:"):
+                val = val.split(",")[0].split()[0] if attr == "srcset" else val
+                return absolute(base, val)
+    return None
+
+
+def find_credits(root: HtmlElement, body: HtmlElement | None, base: str, cache: ClutterCache,
+                 order: dict[HtmlElement, int]) -> list[Found]:
+    rows: list[Found] = []
+    seen: set[tuple[str, str | None]] = set()
+    cands: list[tuple[HtmlElement, HtmlElement | None]] = []
+    for el in root.iter():
+        tag = tag_of(el)
+        if not tag:
+            continue
+        cls = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+        if tag == "figcaption" or re.search(r"credit|caption|byline-photo|photographer", cls):
+            if _hard_clutter(el, cache):
+                continue
+            fig = _figure_of(el)
+            cands.append((el, fig))
+        elif tag == "p" and body is not None and len(el.text_content() or "") < 160:
+            txt = clean_space(el.text_content() or "")
+            if re.match(r"\(?(?:Photo|Image|Header image|Lead image|Top image|Photos|Images|"
+                        r"Picture|Credit|Foto)s?\b", txt, re.I) and not _hard_clutter(el, cache):
+                cands.append((el, _prev_image(el)))
+    done: set[HtmlElement] = set()
+    for el, fig in cands:
+        if any(a in done for a in el.iterancestors()):
+            continue
+        text = clean_space(el.text_content() or "")
+        if not text:
+            continue
+        m = _CREDIT.search(text)
+        who = role = None
+        if m and not re.match(r"(?:of|the|a|an|in|from|taken|shows?|showing)\b",
+                              m.group("who").strip(), re.I):
+            who = _tidy_credit(m.group("who"))
+            role = _credit_role(m.group("label"))
+            if m.group("label").lower().startswith("source") and not re.search(
+                    r"image|photo|credit", f"{el.get('class') or ''}", re.I):
+                who = None
+        if who is None:
+            mc = _COPY.search(text)
+            if mc:
+                who = _tidy_credit(mc.group("who"))
+                role = "photo"
+        if who is None:
+            cls = f"{el.get('class') or ''}".lower()
+            if "credit" in cls and len(text) < 80 and tag_of(el) != "figcaption":
+                who, role = _tidy_credit(text), "photo"
+        if not who or len(who) < 2 or who.lower() in ("getty", "shutterstock") and False:
+            continue
+        if not re.search(r"[A-Za-zÀ-ÿ]", who):
+            continue
+        image = _img_src(fig, base)
+        key = (who.casefold(), image)
+        if key in seen:
+            continue
+        seen.add(key)
+        done.add(el)
+        rows.append(Found("credit", who, None, role, text, (order.get(el, 0), 0),
+                          _details(image=image)))
+    return rows
+
+
+def _figure_of(el: HtmlElement) -> HtmlElement | None:
+    node: HtmlElement | None = el
+    for _ in range(4):
+        if node is None:
+            break
+        if tag_of(node) == "figure" or node.find(".//img") is not None:
+            return node
+        node = node.getparent()
+    return _prev_image(el)
+
+
+def _prev_image(el: HtmlElement) -> HtmlElement | None:
+    prev = el.getprevious()
+    for _ in range(2):
+        if prev is None:
+            return None
+        if tag_of(prev) == "img" or prev.find(".//img") is not None:
+            return prev
+        prev = prev.getprevious()
+    return None
+
+
+# ---------------------------------------------------------------------------- bylines
+
+_PROFILE = re.compile(r"/(?:author|authors|people|person|profile|profiles|staff|contributors?|"
+                      r"writers?|team|journalists?|reporters?|by|u|user|users|editors?|"
+                      r"mitarbeiter|autor|autoren|redaktion)/", re.I)
+_SOCIAL = ("twitter.com", "x.com", "facebook.com", "instagram.com", "linkedin.com",
+           "threads.net", "bsky.app", "mastodon.social", "youtube.com", "tiktok.com")
+_BYLINE_CLS = re.compile(r"byline|by-line|author|writer|contributor|posted-by|post-meta|"
+                         r"entry-meta|article-meta|meta-author|c-byline|credits", re.I)
+_BY_PREFIX = re.compile(r"^\s*(?:(?:written|words|reporting|story|text|posted|published)\s+)?"
+                        r"(?:by|von|par|por|door|di)\b[:\s]*|^\s*(?:words|text|author|autor|"
+                        r"reporting)\s*:\s*", re.I)
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^\w]+", " ", s.casefold()).strip()
+
+
+def _split_names(text: str) -> list[str]:
+    text = _BY_PREFIX.sub("", text)
+    text = re.split(r"\s+[|·•—–]\s+|\s+-\s+|\bon\s+(?=\w+\s+\d)|\bupdated\b|\bpublished\b|"
+                    r"\s+\d{1,2}[./]\d{1,2}[./]\d{2,4}|\n", text, flags=re.I)[0]
+    parts = re.split(r"\s*(?:,|;|\band\b|&|\bund\b|\bet\b)\s*", text)
+    names = []
+    for p in parts:
+        p = re.sub(r"\s*\(?@\w+\)?", "", p).strip(" .,:")
+        p = _BY_PREFIX.sub("", p).strip()
+        if not p or any(c.isdigit() for c in p):
+            continue
+        toks = p.split()
+        if not 1 <= len(toks) <= 5 or not p[0].isupper():
+            continue
+        if re.search(r"\b(?:staff|team|editors?|desk|contributor|photographer|senior|"
+                     r"reporter|correspondent|minute|min|read)\b", p, re.I) and len(toks) < 2:
+            continue
+        names.append(p)
+    return names
+
+
+def _ld_authors(root: HtmlElement) -> list[str]:
+    names: list[str] = []
+    for sc in root.iter("script"):
+        if (sc.get("type") or "").lower() != "application/ld+json" or not sc.text:
+            continue
+        try:
+            data = json.loads(sc.text)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            node = stack.pop(0)
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                if "@graph" in node:
+                    stack.extend(node["@graph"] if isinstance(node["@graph"], list) else [])
+                auth = node.get("author") if node.get("@type") not in ("Person",) else None
+                for a in auth if isinstance(auth, list) else [auth] if auth else []:
+                    nm = a.get("name") if isinstance(a, dict) else a if isinstance(a, str) \
+                        else None
+                    if isinstance(nm, str) and nm.strip() and nm.strip() not in names:
+                        typ = a.get("@type") if isinstance(a, dict) else None
+                        if typ != "Organization":
+                            names.append(nm.strip())
+    return names
+
+
+def find_authors(root: HtmlElement, authors: list[str], base: str, cache: ClutterCache,
+                 order: dict[HtmlElement, int]) -> list[Found]:
+    byline_links: list[HtmlElement] = []
+    byline_boxes: list[HtmlElement] = []
+    for el in root.iter():
+        tag = tag_of(el)
+        if not tag or tag in ("script", "style", "meta", "link"):
+            continue
+        rel = (el.get("rel") or "").lower()
+        cls = f"{el.get('class') or ''} {el.get('id') or ''}"
+        itemprop = (el.get("itemprop") or "").lower()
+        if not (rel == "author" or itemprop == "author" or _BYLINE_CLS.search(cls)):
+            continue
+        if _author_clutter(el):
+            continue
+        if tag == "a":
+            byline_links.append(el)
+        else:
+            byline_boxes.append(el)
+            byline_links.extend(el.iter("a"))
+    names = []
+    for a in authors:
+        names.extend(_split_given(a))
+    if not names:
+        names = _names_from_bylines(byline_boxes, byline_links, base)
+    if not names:
+        names = _ld_authors(root)
+    if not names:
+        for meta in root.iter("meta"):
+            if (meta.get("name") or "").lower() in ("author", "article:author", "dc.creator") \
+                    and meta.get("content") and not meta.get("content", "").startswith("http"):
+                names = _split_names(meta.get("content", ""))
+                break
+    rows = []
+    seen = set()
+    for name in names:
+        key = _norm(name)
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        url, pos = _profile_link(name, byline_links, root, base)
+        rows.append(Found("author", name, url, None, None, (-1, len(rows))))
+        del pos
+    return rows
+
+
+def _author_clutter(el: HtmlElement) -> bool:
+    node: HtmlElement | None = el
+    while node is not None:
+        tag = tag_of(node)
+        if tag in ("nav", "footer", "aside"):
+            return True
+        names = f"{node.get('class') or ''} {node.get('id') or ''}".lower()
+        if re.search(r"related|recommend|sidebar|comment|trending|popular|more-stories|"
+                     r"promo|widget|newsletter|teaser", names):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _split_given(name: str) -> list[str]:
+    name = clean_space(name)
+    parts = re.split(r"\s*(?:,|\band\b|&)\s*", name)
+    if len(parts) > 1 and all(len(p.split()) >= 2 for p in parts):
+        return parts
+    return [name]
+
+
+def _names_from_bylines(boxes: list[HtmlElement], links: list[HtmlElement],
+                        base: str) -> list[str]:
+    names: list[str] = []
+    for a in links:
+        href = absolute(base, a.get("href")) or ""
+        if (a.get("rel") or "").lower() == "author" or _PROFILE.search(href):
+            txt = clean_space(a.text_content())
+            for n in _split_names(txt):
+                if n not in names:
+                    names.append(n)
+    if names:
+        return names
+    for box in boxes:
+        txt = clean_space(box.text_content())
+        if not txt or len(txt) > 160:
+            continue
+        got = _split_names(txt)
+        if got:
+            return got
+    return names
+
+
+def _profile_link(name: str, links: list[HtmlElement], root: HtmlElement,
+                  base: str) -> tuple[str | None, int]:
+    key = _norm(name)
+    for pool in (links, root.iter("a")):
+        for a in pool:
+            if _norm(a.text_content() or "") != key:
+                continue
+            href = absolute(base, a.get("href"))
+            if not href or host_of(href).endswith(_SOCIAL):
+                continue
+            if pool is not links and _author_clutter(a):
+                continue
+            return href, 0
+    return None, 0

@@ -1,0 +1,375 @@
+"""Quotations and their speakers, attributed before or after the quote marks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aggregator.extract.attr_sources import Found
+from aggregator.extract.attr_text import (
+    CORP_WORDS,
+    NOT_NAMES,
+    PRONOUNS,
+    Block,
+    _words,
+    clean_space,
+    sentences,
+)
+
+_VERBS = (
+    r"said|says|say|added|adds|explained|explains|noted|notes|stated|states|wrote|writes|"
+    r"commented|comments|remarked|continued|continues|insisted|insists|argued|argues|claimed|"
+    r"claims|asked|asks|replied|replies|recalled|recalls|admitted|admits|acknowledged|"
+    r"acknowledges|warned|warns|confirmed|confirms|announced|emphasi[sz]ed|emphasi[sz]es|"
+    r"concluded|concludes|tweeted|posted|told|tells|put it|puts it|observed|observes|"
+    r"suggested|suggests|pointed out|points out|stressed|stresses|joked|jokes|added that|"
+    r"predicted|predicts|described|describes|boasted|promised|promises|revealed|reveals|"
+    r"went on|goes on|responded|responds|shared|shares|declared|declares|agreed|agrees"
+)
+_ROLE_WORDS = _words("""ceo cto cfo coo cmo president vice chairman chairwoman chair founder
+co-founder cofounder manager director head chief officer spokesperson spokesman spokeswoman
+engineer photographer designer analyst editor editor-in-chief vp svp evp lead executive
+planner reviewer ambassador owner boss general senior product marketing representative rep
+professor researcher curator partner principal technician specialist developer architect
+leader coordinator commissioner minister secretary adviser advisor consultant expert
+correspondent reporter columnist writer author creator artist member chairperson""")
+
+_NAME_TOK = r"[A-Z][\w'’.-]*"
+_NAME = rf"{_NAME_TOK}(?:[ \t]+(?:{_NAME_TOK}|de|van|von|da|der|le|la|del|di|du|bin|al)){{0,5}}"
+# a phrase naming a speaker, possibly with title words: "Leica Camera CEO Matthias Harsch"
+_WHO = r"(?:[A-Za-z][\w'’.&-]*(?:[ \t]+[A-Za-z][\w'’.&-]*){0,9}?)"
+
+_OPEN_CLOSE = {"“": "”", "„": "“", "«": "»", "\"": "\"", "‘": "’", "‹": "›", "»": "«"}
+
+
+@dataclass
+class QSpan:
+    start: int  # index of the opening mark
+    end: int  # index after the closing mark (or len(text) when unclosed)
+    text: str
+    closed: bool
+
+
+def quote_spans(text: str) -> list[QSpan]:
+    """Quotations in a block of text, in order."""
+    spans: list[QSpan] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if ch in _OPEN_CLOSE and _opens(text, i):
+            close = _OPEN_CLOSE[ch]
+            j = i + 1
+            while j < n:
+                if text[j] == close and (ch != "‘" or _closes_single(text, j)):
+                    break
+                if ch == "\"" and text[j] == "“":
+                    break
+                j += 1
+            inner = text[i + 1:j]
+            closed = j < n
+            if ch == "‘" and (not closed or len(inner.split()) < 4):
+                i += 1
+                continue
+            if ch == "»" and not closed:
+                i += 1
+                continue
+            spans.append(QSpan(i, j + 1 if closed else n, inner.strip(), closed))
+            i = j + 1
+            continue
+        i += 1
+    return spans
+
+
+def _opens(text: str, i: int) -> bool:
+    ch = text[i]
+    prev = text[i - 1] if i > 0 else " "
+    nxt = text[i + 1] if i + 1 < len(text) else " "
+    if nxt.isspace() and ch in "\"‘":
+        return False
+    if ch in "\"‘":
+        return not prev.isalnum()
+    return True
+
+
+def _closes_single(text: str, j: int) -> bool:
+    nxt = text[j + 1] if j + 1 < len(text) else " "
+    return not nxt.isalpha()
+
+
+# ---------------------------------------------------------------------------- attribution
+
+_AFTER_SAID_WHO = re.compile(
+    rf"^[\s,;:—–-]*(?:(?:he|she|they)\s+)?(?:{_VERBS})\s+(?P<who>{_WHO})"
+    r"(?=\s*(?:[,.;:!?)\n]|$|\s+(?:in|on|at|during|last|this|to|when|while|about|of|after|"
+    r"before|via|from|earlier|later|recently|yesterday|today|as|who|with)\b))")
+_AFTER_WHO_SAID = re.compile(
+    rf"^[\s,;:—–-]*(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}),)?\s+"
+    rf"(?:(?:later|also|then|further|simply|recently|previously|once|has|had|had\s+previously)"
+    rf"\s+)?(?:{_VERBS})\b")
+_AFTER_ACCORDING = re.compile(rf"^[\s,;:—–-]*according to\s+(?P<who>{_WHO})"
+                              r"(?=\s*(?:[,.;:!?)\n]|$))")
+_AFTER_DASH = re.compile(rf"^\s*[—–-]{{1,2}}\s*(?P<who>{_NAME})(?:,\s*(?P<role>[^.\n]{{2,90}}))?"
+                         r"\s*$")
+_BEFORE_WHO_SAID = re.compile(
+    rf"(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}),)?\s+(?:(?:later|also|then|once|"
+    rf"has|had|simply|recently)\s+)?(?:{_VERBS})\b(?P<tail>[^“”\"„«]{{0,80}}?)[,:]?\s*$")
+_BEFORE_SAID_WHO = re.compile(
+    rf"\b(?:{_VERBS})\s+(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}))?[,:]\s*$")
+_BEFORE_AS = re.compile(rf"\b(?:as|in the words of)\s+(?P<who>{_WHO})\s*(?:(?:{_VERBS})"
+                        r"\b[^“”\"]{0,30})?[,:]\s*$", re.I)
+
+
+@dataclass
+class Speaker:
+    name: str
+    role: str | None
+
+
+def _tokens(phrase: str) -> list[str]:
+    return phrase.split()
+
+
+def parse_speaker(who: str, role: str | None, known: list[Speaker]) -> Speaker | None:
+    """Split "Leica Camera CEO Matthias Harsch" into name and role; resolve pronouns."""
+    who = clean_space(who).strip(" ,;:.")
+    if role:
+        role = clean_space(role).strip(" ,;:.")
+        if re.match(r"(?:who|which|that|when|while|as)\b", role, re.I):
+            role = None
+    low = who.lower()
+    if low in ("he", "she", "they", "he also", "she also"):
+        return known[-1] if known else None
+    toks = _tokens(who)
+    if not toks:
+        return None
+    if toks[0].lower() in ("a", "an", "the", "one") and len(toks) >= 2:
+        # "a Sony spokesperson", "the company's CEO", "a spokesperson for Sony"
+        return _anonymous(toks)
+    # find the last title word: name follows it
+    last_role = -1
+    for i, t in enumerate(toks):
+        if t.lower().strip(",.'’s") in _ROLE_WORDS or t.lower() in _ROLE_WORDS:
+            last_role = i
+    if last_role >= 0 and last_role < len(toks) - 1:
+        name_toks = toks[last_role + 1:]
+        title = " ".join(toks[:last_role + 1])
+        if all(_cap(t) for t in name_toks) and len(name_toks) <= 4:
+            name = " ".join(name_toks)
+            return _resolve(Speaker(name, role or title), known)
+        return None
+    if last_role == len(toks) - 1:
+        return None  # "the CEO", "Sony product manager": no name
+    if len(toks) > 5 or not all(_cap(t) or t in ("de", "van", "von", "da", "der", "le")
+                                for t in toks):
+        # "the camera's new sensor" etc.: take only a trailing capitalised run
+        return None
+    if low in NOT_NAMES or toks[0].lower() in PRONOUNS or toks[0].lower() in NOT_NAMES:
+        return None
+    return _resolve(Speaker(who, role), known)
+
+
+def _anonymous(toks: list[str]) -> Speaker | None:
+    caps = [t for t in toks[1:] if _cap(t) and t.lower() not in _ROLE_WORDS]
+    roles = [t for t in toks if t.lower().strip("'’s") in _ROLE_WORDS]
+    if caps and roles and roles[-1].lower() in ("spokesperson", "spokesman", "spokeswoman",
+                                                "representative", "rep"):
+        org = " ".join(caps)
+        org = re.sub(r"['’]s$", "", org)
+        return Speaker(org, roles[-1].lower())
+    return None
+
+
+def _cap(tok: str) -> bool:
+    tok = tok.strip("(),.'’")
+    return bool(tok) and (tok[0].isupper() or tok[0].isdigit())
+
+
+def _resolve(sp: Speaker, known: list[Speaker]) -> Speaker:
+    """A surname alone becomes the full name seen earlier."""
+    if " " not in sp.name:
+        for k in reversed(known):
+            if k.name.split()[-1] == sp.name and " " in k.name:
+                return Speaker(k.name, sp.role or k.role)
+    if sp.role is None:
+        for k in reversed(known):
+            if k.name == sp.name:
+                return Speaker(sp.name, k.role)
+    return sp
+
+
+def _valid_name(name: str) -> bool:
+    low = name.lower()
+    if low in NOT_NAMES or low in PRONOUNS:
+        return False
+    toks = name.split()
+    if any(t.lower() in ("said", "says", "told") for t in toks):
+        return False
+    return 1 <= len(toks) <= 5
+
+
+def _attribute_after(rest: str, known: list[Speaker]) -> Speaker | None:
+    rest = rest[:220]
+    m = _AFTER_DASH.match(rest.split("\n")[0]) if rest.lstrip()[:1] in "—–-" else None
+    if m:
+        return parse_speaker(m.group("who"), m.group("role"), known)
+    m = _AFTER_SAID_WHO.match(rest)
+    if m:
+        who = m.group("who")
+        role = None
+        tail = rest[m.end():]
+        rm = re.match(r"\s*,\s*(?P<role>(?:the\s+|a\s+|an\s+)?[^,.;“”\"]{2,90}?)\s*(?:[,.;]|$)",
+                      tail)
+        if rm and not re.match(r"(?:who|which|that|when|while|as|adding|and|but)\b",
+                               rm.group("role"), re.I):
+            role = rm.group("role")
+        sp = parse_speaker(who, role, known)
+        if sp:
+            return sp
+    m = _AFTER_WHO_SAID.match(rest)
+    if m:
+        return parse_speaker(m.group("who"), m.group("role"), known)
+    m = _AFTER_ACCORDING.match(rest)
+    if m:
+        return parse_speaker(m.group("who"), None, known)
+    return None
+
+
+def _attribute_before(head: str, known: list[Speaker]) -> Speaker | None:
+    head = head[-260:]
+    m = _BEFORE_SAID_WHO.search(head)
+    if m:
+        sp = parse_speaker(m.group("who"), m.group("role"), known)
+        if sp:
+            return sp
+    m = _BEFORE_WHO_SAID.search(head)
+    if m:
+        who = m.group("who")
+        # keep only the clause right before the verb: "In a statement, Harsch"
+        who = re.split(r"[,;:(]\s*", who)[-1] if m.group("role") is None else who
+        sp = parse_speaker(_trim_lead(who), m.group("role"), known)
+        if sp:
+            return sp
+    m = _BEFORE_AS.search(head)
+    if m:
+        return parse_speaker(_trim_lead(m.group("who")), None, known)
+    return None
+
+
+_LEAD_WORDS = _words("""and but so then later earlier now also yet still in on at as when
+while after before since because though although meanwhile however speaking talking writing
+yesterday today""")
+
+
+def _trim_lead(who: str) -> str:
+    toks = who.split()
+    while len(toks) > 1 and toks[0].lower() in _LEAD_WORDS:
+        toks = toks[1:]
+    # "In Tokyo, Harsch" -> handled by the comma split; "Kestrel's Aiko Tanaka" stays
+    return " ".join(toks)
+
+
+def find_quotes(blocks: list[Block]) -> list[Found]:
+    """Quote rows from the body blocks, with speakers carried across paragraphs."""
+    found: list[Found] = []
+    known: list[Speaker] = []
+    carry: Speaker | None = None  # speaker whose quote runs on into the next paragraph
+    intro: Speaker | None = None  # "X said:" at the end of the previous paragraph
+    for block in blocks:
+        text = block.text
+        spans = quote_spans(text)
+        if not spans:
+            intro = _intro_speaker(text, known)
+            if block.in_blockquote and intro is None:
+                pass
+            carry = None
+            continue
+        sents = sentences(text)
+        assigned: list[Speaker | None] = []
+        for k, q in enumerate(spans):
+            sp: Speaker | None = None
+            after = text[q.end:]
+            nxt = spans[k + 1].start if k + 1 < len(spans) else len(text)
+            sp = _attribute_after(text[q.end:nxt] if q.closed else "", known)
+            if sp is None:
+                head_start = spans[k - 1].end if k > 0 else 0
+                sp = _attribute_before(text[head_start:q.start], known)
+            if sp is None and k == 0 and q.start <= 1 and (carry or intro):
+                sp = carry or intro
+            assigned.append(sp)
+            del after
+        # unattributed full-sentence quotes take the paragraph's only speaker
+        speakers = {s.name for s in assigned if s}
+        if len(speakers) == 1:
+            only = next(s for s in assigned if s)
+            for k, q in enumerate(spans):
+                if assigned[k] is None and _starts_sentence(text, q.start, sents):
+                    assigned[k] = only
+        merged: dict[str, Found] = {}
+        for k, q in enumerate(spans):
+            sp = assigned[k]
+            if sp is None or not _valid_name(sp.name) or not q.text:
+                continue
+            qtext = q.text.strip().rstrip(",")
+            if len(qtext.split()) < 3 and not q.closed:
+                continue
+            if len(qtext.split()) < 2:
+                continue
+            if sp.name not in {s.name for s in known}:
+                known.append(sp)
+            else:
+                known.append(sp)
+            key = sp.name
+            if key in merged:
+                merged[key].text = f"{merged[key].text} {qtext}"
+                continue
+            row = Found("quote", sp.name, None, sp.role, qtext, (block.order, q.start))
+            merged[key] = row
+            found.append(row)
+        last = spans[-1]
+        carry = assigned[-1] if not last.closed else None
+        intro = _intro_speaker(text[last.end:], known) if last.closed else None
+    return found
+
+
+def _starts_sentence(text: str, pos: int, sents: list[tuple[int, int]]) -> bool:
+    if pos == 0:
+        return True
+    return any(s == pos for s, _ in sents) or text[:pos].rstrip().endswith((".", "!", "?", ":"))
+
+
+_INTRO = re.compile(rf"(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}),)?\s+(?:{_VERBS})\b"
+                    r"[^.“”\"]{0,60}:\s*$")
+_INTRO2 = re.compile(rf"\b(?:{_VERBS})\s+(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}))?:\s*$")
+
+
+def _intro_speaker(text: str, known: list[Speaker]) -> Speaker | None:
+    """"Harsch said:" at the end of a paragraph introduces the next one."""
+    text = text.strip()[-240:]
+    if not text.endswith(":"):
+        return None
+    m = _INTRO2.search(text)
+    if m:
+        sp = parse_speaker(_trim_lead(m.group("who")), m.group("role"), known)
+        if sp:
+            return sp
+    m = _INTRO.search(text)
+    if m:
+        who = re.split(r"[,;:(]\s*", m.group("who"))[-1] if m.group("role") is None \
+            else m.group("who")
+        return parse_speaker(_trim_lead(who), m.group("role"), known)
+    return None
+
+
+def blockquote_speaker(text: str, known: list[Speaker]) -> tuple[Speaker | None, str]:
+    """A block quotation signed at its end ("— Name, Title")."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if not lines:
+        return None, text
+    m = _AFTER_DASH.match(lines[-1])
+    if m and len(lines) > 1:
+        return parse_speaker(m.group("who"), m.group("role"), known), "\n".join(lines[:-1])
+    return None, text
+
+
+__all__ = ["find_quotes", "quote_spans", "parse_speaker", "Speaker", "CORP_WORDS"]

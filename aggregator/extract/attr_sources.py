@@ -1,0 +1,435 @@
+"""Cited sources and press releases found in the sentences of the article body."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from aggregator.extract.attr_text import (
+    NAME_AFTER,
+    NAME_BEFORE,
+    Block,
+    Link,
+    _words,
+    clean_space,
+    host_of,
+    looks_like_person,
+    plausible_name,
+    sentences,
+    tidy_name,
+)
+
+
+@dataclass
+class Found:
+    kind: str
+    name: str
+    url: str | None
+    role: str | None
+    text: str | None
+    order: tuple[int, int]
+    details: dict[str, str] = field(default_factory=dict)
+
+
+# a link whose text is only a marker: its name comes from the words before it
+_MARKER = re.compile(r"^(?:\[?\d{1,3}\]?|\(\d{1,3}\)|link|here|this|source|pdf|\*|†|↗|→)$", re.I)
+_FOOTNOTE_TEXT = re.compile(r"^\[?\d{1,3}\]?$")
+
+_REPORT_VERBS = (
+    r"reports|reported|has reported|have reported|is reporting|was reporting|writes|wrote|"
+    r"has learned|has learnt|learned|revealed|reveals|first revealed|has revealed|notes|noted|"
+    r"claims|claimed|spotted|first spotted|broke the news|scooped|published|has published|"
+    r"understands|confirmed|has confirmed|says|said"
+)
+_RE_REPORTS = re.compile(rf"\s*(?:,[^,]{{1,60}},\s*)?(?:(?:first|also|now|recently|earlier)\s+)?"
+                         rf"(?P<verb>{_REPORT_VERBS})\b")
+_RE_REPORT_NOUN = re.compile(
+    r"\b(?:(?:a|an|the|this|that)\s+)?(?:new\s+|recent\s+|latest\s+|separate\s+|earlier\s+)?"
+    r"(?:report|story|article|scoop|post|piece|interview|investigation|leak|video|listing|"
+    r"filing)s?\s+(?:by|from|in|on|at|with|published by|published in|posted by)\s+$",
+    re.I)
+_PERSONAL_SUBJ = re.compile(r"(?:^|\s)(?:he|she|they|it|we|i)\s*$", re.I)
+
+# (regex, role, name side) — side "after": the name follows the match
+_AFTER_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\bfirst reported by\s+", re.I), "first reported by"),
+    (re.compile(r"\bwas first reported (?:on|in|at)\s+", re.I), "first reported by"),
+    (re.compile(r"\b(?:as\s+)?(?:reported|revealed|spotted|noticed|published|uncovered|"
+                r"discovered|broken|scooped)\s+(?:first\s+)?by\s+", re.I), "reports"),
+    (re.compile(r"\baccording to\s+(?:(?:a|an|the)\s+)?(?:(?:new|recent|latest|separate|"
+                r"leaked|exclusive)\s+)?(?:(?:report|story|article|post|filing|listing|"
+                r"document|survey|data|figures|leak|interview|video|statement)s?\s+"
+                r"(?:by|from|in|on|at|published by|with)\s+)?", re.I), "according to"),
+    (re.compile(r"\b(?:in a|in an|in its|in their|in the)?\s*(?:statement|comment|comments|"
+                r"email|e-mail)\s+(?:sent\s+)?to\s+", re.I), "statement"),
+    (re.compile(r"\b(?:confirmed|explained|said|stated|admitted|revealed|disclosed|clarified|"
+                r"announced)\s+to\s+", re.I), "statement"),
+    (re.compile(r"\b(?:told|telling|tells)\s+", re.I), "told"),
+    (re.compile(r"\b(?:in an|in a|during an|during a)\s+(?:recent\s+|exclusive\s+)?"
+                r"(?:interview|conversation|chat|podcast)\s+with\s+", re.I), "told"),
+    (re.compile(r"(?:^|[\s(\[])(?:via|per)\s*:?\s+", re.I), "via"),
+    (re.compile(r"(?:^|[\s(\[])(?:h/t|hat[ -]tip|ht:)\s*(?::|to)?\s*", re.I), "h/t"),
+    (re.compile(r"\bcit(?:ing|ed)\s+(?:(?:a|an|the)\s+)?(?:(?:report|story|article)s?\s+"
+                r"(?:by|from|in)\s+)?", re.I), "according to"),
+    (re.compile(r"\b(?:originally|first)\s+(?:appeared|published|ran|posted)\s+"
+                r"(?:on|in|at|by)\s+", re.I), "source"),
+    (re.compile(r"\breprinted (?:with permission )?from\s+|\brepublished (?:with permission )?"
+                r"from\s+|\bcourtesy of\s+", re.I), "source"),
+]
+_RE_SOURCE_LABEL = re.compile(r"(?:^|[\s(\[—–-])(?P<lab>Sources?|Quelle|Quellen)\s*:\s*", re.I)
+_RE_BRACKET = re.compile(r"\[(?P<inner>[^\[\]\d][^\[\]]{1,70})\]")
+_BRACKET_STOP = re.compile(
+    r"^(?:update|updated|edit|editor|editors|note|video|photo|photos|image|images|sponsored|"
+    r"ad|advert|correction|disclosure|spoiler|sic|citation needed|archive|pdf|link|via|"
+    r"source|sources|h/t|emphasis|translated|translation|embed|gallery|more|read more)\b", re.I)
+_RE_FIRST_TO_REPORT = re.compile(r"\s+(?:was|were)\s+(?:the\s+)?first\s+to\s+(?:report|break|"
+                                 r"spot|publish)\b", re.I)
+
+_STATEMENT_SUBJECT = re.compile(
+    r"\b(?:said|says|announced|confirmed|explained|noted|stated|added)\s+in\s+(?:a|an|its|"
+    r"their|the)\s+(?:official\s+|short\s+|brief\s+|written\s+|emailed\s+|public\s+)?"
+    r"(?:statement|press release|announcement|blog post|post)\b", re.I)
+_RE_STATEMENT_BY = re.compile(r"\b(?:in\s+)?(?:a|an)\s+statement\s+(?:from|by)\s+", re.I)
+
+_PRESS_URL = re.compile(
+    r"(?:/press(?:[-_]?releases?|room|centre|center|[-_]?news)?(?:/|$|\.|-)|/newsroom(?:/|$)|"
+    r"/news[-_]?room|press[-_]release|pressemitteilung|/pressreleases?/|/media[-_]?(?:centre|"
+    r"center|room|releases?)/|/communique|/announcements?/|/investor[-_]relations/)", re.I)
+_PRESS_HOSTS = ("prnewswire.com", "businesswire.com", "globenewswire.com", "newswire.ca",
+                "accesswire.com", "einpresswire.com", "presseportal.de", "prweb.com")
+_NEWS_URL = re.compile(r"/news(?:/|$|\.)|/announcement|/release", re.I)
+_PRESS_WORDS = re.compile(
+    r"press release|press statement|news release|official statement|in a statement|"
+    r"\bannounced?\b|\bannouncement\b|\bunveil(?:ed|s)?\b|\blaunch(?:ed|es)?\b|"
+    r"\bintroduc(?:ed|es)\b|\bconfirmed\b|\bofficial\b|statement|press", re.I)
+_PR_SUBJECT = re.compile(
+    r"(?:^|[\s(])(?P<name>[A-Z][\w&.'’-]*(?:\s+(?:[A-Z][\w&.'’-]*|of|&)){0,4})"
+    r"(?:['’]s)?\s+(?:has\s+|have\s+|officially\s+|today\s+|formally\s+|just\s+|also\s+)?"
+    r"(?:announced|announces|unveiled|unveils|launched|launches|introduced|introduces|"
+    r"revealed|reveals|confirmed|confirms|said|says|released|releases|published|"
+    r"press release|statement|news release|announcement)\b")
+_PR_FROM = re.compile(r"(?:press release|statement|announcement|news release)\s+(?:from|by)\s+"
+                      r"(?P<name>[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,3})")
+
+_OUTLET_HOSTS = ("reuters.com", "bloomberg.com", "nikkei.com", "apnews.com", "bbc.co.uk",
+                 "theverge.com", "engadget.com", "petapixel.com", "dpreview.com",
+                 "digitalcameraworld.com", "nytimes.com", "wsj.com", "cnbc.com")
+
+
+def _name_after(text: str, pos: int, links: list[Link]) -> tuple[str, Link | None, int]:
+    """The name that starts at ``pos``: a link there, else a proper-name phrase."""
+    m = re.match(r"\s*(?:the\s+)?", text[pos:], re.I)
+    at = pos + (m.end() if m else 0)
+    for ln in links:
+        if at - 6 <= ln.start <= at + 1 and ln.end > ln.start and ln.start >= pos - 1:
+            name = ln.text
+            if _MARKER.match(name):
+                continue
+            return tidy_name(name), ln, ln.end
+    m2 = NAME_AFTER.match(text, at) if at < len(text) else None
+    if not m2:
+        return "", None, pos
+    name = tidy_name(m2.group("name"))
+    return name, None, m2.end()
+
+
+def _name_before(text: str, pos: int, links: list[Link]) -> tuple[str, Link | None]:
+    """The name that ends at ``pos``: a link there, else a proper-name phrase."""
+    head = text[:pos].rstrip()
+    head = re.sub(r"['’]s$", "", head)
+    end = len(head)
+    for ln in reversed(links):
+        if end - 3 <= ln.end <= end + 1 and ln.end > ln.start:
+            if _MARKER.match(ln.text):
+                continue
+            return tidy_name(ln.text), ln
+    m = NAME_BEFORE.search(head)
+    if not m:
+        return "", None
+    name = m.group("name")
+    # "Yesterday Nikkei Asia" -> the sentence-start word is not part of the name
+    toks = name.split()
+    start_of_sentence = m.start("name") == 0 or head[:m.start("name")].rstrip().endswith(
+        (".", ":", ";", "\n", "—", "(", "\""))
+    if start_of_sentence and len(toks) > 1 and toks[0].lower() in _SENTENCE_STARTERS:
+        name = " ".join(toks[1:])
+    return tidy_name(name), None
+
+
+_SENTENCE_STARTERS = _words("""yesterday today earlier meanwhile now however separately
+additionally also and but last this on in at as after before while""")
+
+
+def _ok_source(name: str, persons: set[str]) -> bool:
+    if not plausible_name(name):
+        return False
+    low = name.lower()
+    if low in persons or any(low == p.split()[-1] for p in persons if p):
+        return False
+    return not looks_like_person(name)
+
+
+def _url_ok(ln: Link | None) -> str | None:
+    return ln.href if ln is not None else None
+
+
+def find_sources(blocks: list[Block], persons: set[str], page_url: str) -> list[Found]:
+    """Source and press-release rows from the body blocks."""
+    found: list[Found] = []
+    page_host = host_of(page_url)
+    for block in blocks:
+        text = block.text
+        if _is_furniture_text(text):
+            continue
+        for s, e in sentences(text):
+            sent = text[s:e]
+            links = [Link(ln.start - s, ln.end - s, ln.href, ln.text)
+                     for ln in block.links if ln.start >= s and ln.end <= e]
+            rows = _sentence_sources(sent, links, persons)
+            reporters = [r for r in rows if r.role in ("reports", "according to",
+                                                        "first reported by", "source")]
+            for r in rows:
+                if r.role == "via" and reporters:
+                    r.details["cited_by"] = reporters[0].name
+                r.order = (block.order, s + r.order[1])
+                r.text = clean_space(sent)
+            found.extend(rows)
+            used = {r.url for r in rows if r.url}
+            found.extend(_press_releases(sent, links, used, block.order, s, page_host))
+    return found
+
+
+_FURNITURE = re.compile(r"^(?:related|read more|more|see also|also read|read next|recommended|"
+                        r"you may also like|further reading|more from|sponsored|advertisement|"
+                        r"share|follow us|sign up|subscribe|tags?|filed under|categories)\b"
+                        r"\s*[:|»>-]?", re.I)
+
+
+def _is_furniture_text(text: str) -> bool:
+    return bool(_FURNITURE.match(text.strip()))
+
+
+def _sentence_sources(sent: str, links: list[Link], persons: set[str]) -> list[Found]:
+    rows: list[Found] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(name: str, ln: Link | None, role: str, pos: int, span: tuple[int, int]) -> None:
+        if not _ok_source(name, persons):
+            return
+        url = _url_ok(ln)
+        for r in rows:
+            if r.name.casefold() == name.casefold() and r.url == url:
+                return
+        rows.append(Found("source", name, url, role, None, (0, pos)))
+        taken.append(span)
+
+    # "Source: Leica [1] [2]" / "Sources: A, B"
+    for m in _RE_SOURCE_LABEL.finditer(sent):
+        rest_start = m.end()
+        stop = len(sent)
+        close = re.search(r"[)\]]\s*(?:[.;]|$)|\n", sent[rest_start:])
+        if close:
+            stop = rest_start + close.start()
+        _label_list(sent, links, rest_start, stop, add)
+
+    # bracketed credit line "[Digital Camera World]"
+    for m in _RE_BRACKET.finditer(sent):
+        inner = m.group("inner").strip()
+        if _BRACKET_STOP.match(inner) or len(inner.split()) > 6:
+            continue
+        before, after = sent[:m.start()].strip(), sent[m.end():].strip()
+        at_edge = not after or after in (".", ")") or not before
+        if not at_edge or not inner[0].isupper():
+            continue
+        ln = next((x for x in links if x.start >= m.start() and x.end <= m.end()), None)
+        add(tidy_name(ln.text if ln else inner), ln, "credit", m.start(), (m.start(), m.end()))
+
+    for rx, role in _AFTER_PATTERNS:
+        for m in rx.finditer(sent):
+            name, ln, end = _name_after(sent, m.end(), links)
+            if not name:
+                continue
+            if role == "via" and not _via_ok(sent, m, ln, end):
+                continue
+            if role == "statement" and name.split()[0].lower() in ("me", "us", "reporters"):
+                continue
+            add(name, ln, role, m.end(), (m.start(), end))
+            # "(via A and B)" / "h/t A, B"
+            if role in ("via", "h/t"):
+                _continue_list(sent, links, end, role, add)
+
+    # "X reports ..." with X right before the verb
+    for m in _RE_REPORTS.finditer(sent):
+        verb = m.group("verb").lower()
+        before = sent[:m.start()]
+        if not before.strip() or _PERSONAL_SUBJ.search(before):
+            continue
+        if verb in ("says", "said", "confirmed", "has confirmed", "notes", "noted", "published",
+                    "has published", "understands", "claims", "claimed", "writes", "wrote"):
+            # only a linked outlet or an outlet-looking name counts with these weak verbs
+            name, ln = _name_before(sent, m.start(), links)
+            if ln is None or verb in ("said", "says", "confirmed", "has confirmed"):
+                continue
+        else:
+            name, ln = _name_before(sent, m.start(), links)
+        if not name:
+            continue
+        # a quote's attribution ("… ," reported Bloomberg) is still a source; names
+        # that are people are dropped by _ok_source
+        role = "first reported by" if verb.startswith("first") and verb.endswith(
+            ("reported", "revealed", "spotted")) else "reports"
+        add(name, ln, role, max(0, m.start() - len(name)), (m.start() - len(name), m.end()))
+
+    for m in _RE_FIRST_TO_REPORT.finditer(sent):
+        name, ln = _name_before(sent, m.start(), links)
+        add(name, ln, "first reported by", max(0, m.start() - len(name)), (m.start(), m.end()))
+
+    # "a report from X" with a preceding noun
+    for ln in links:
+        if ln.end <= ln.start or _MARKER.match(ln.text):
+            continue
+        if _RE_REPORT_NOUN.search(sent[:ln.start]):
+            add(tidy_name(ln.text), ln, "reports", ln.start, (ln.start, ln.end))
+
+    rows.sort(key=lambda r: r.order[1])
+    return rows
+
+
+def _via_ok(sent: str, m: re.Match[str], ln: Link | None, end: int) -> bool:
+    """"via" and "per" name a source only when linked, bracketed, leading the line, or
+    next to a reporting verb; "via Bluetooth" and "per second" do not."""
+    word = m.group().strip(" ([").lower()
+    if ln is not None:
+        return True
+    if word.startswith("per"):
+        return False
+    if m.group().lstrip().startswith(("(", "[")) or m.start() == 0:
+        return True
+    tail = sent[end:].lstrip()
+    if tail[:1] in (")", "]") or not tail or tail in (".",):
+        return bool(re.search(r"\b(?:report|according|told|said|says|claim|rumou?r)", sent, re.I))
+    return bool(re.search(r"\b(?:reports?|reported|according to|first spotted)\b", sent[:m.start()],
+                          re.I))
+
+
+def _label_list(sent: str, links: list[Link], start: int, stop: int, add) -> None:  # type: ignore[no-untyped-def]
+    """Names in "Source: A [1] [2], B and C"; each link is a row."""
+    seg = sent[start:stop]
+    parts = re.split(r"\s*(?:,|;|\band\b|&|\|)\s*", seg)
+    offset = start
+    for part in parts:
+        idx = sent.find(part, offset) if part else -1
+        if idx < 0:
+            continue
+        offset = idx + len(part)
+        p_links = [ln for ln in links if ln.start >= idx and ln.end <= idx + len(part)
+                   and ln.end > ln.start]
+        plain = part
+        for ln in sorted(p_links, key=lambda x: -x.start):
+            if _MARKER.match(ln.text):
+                a, b = ln.start - idx, ln.end - idx
+                plain = plain[:a] + plain[b:]
+        plain = tidy_name(re.sub(r"\[\s*\]|\(\s*\)", "", plain))
+        if p_links:
+            for ln in p_links:
+                name = plain if (_MARKER.match(ln.text) and plain) else tidy_name(ln.text)
+                if _MARKER.match(name):
+                    continue
+                add(name, ln, "source", ln.start, (ln.start, ln.end))
+        elif plain:
+            add(plain, None, "source", idx, (idx, idx + len(part)))
+
+
+def _continue_list(sent: str, links: list[Link], end: int, role: str, add) -> None:  # type: ignore[no-untyped-def]
+    pos = end
+    for _ in range(4):
+        m = re.match(r"\s*(?:,|and|&)\s*(?:and\s+)?", sent[pos:])
+        if not m or not m.group().strip():
+            return
+        name, ln, new_end = _name_after(sent, pos + m.end(), links)
+        if not name or new_end <= pos:
+            return
+        add(name, ln, role, pos + m.end(), (pos, new_end))
+        pos = new_end
+
+
+# --------------------------------------------------------------------------- press releases
+
+def _domain_name(url: str) -> str:
+    host = host_of(url)
+    parts = host.split(".")
+    if len(parts) >= 3 and parts[-2] in ("co", "com", "ac", "or", "ne", "go"):
+        label = parts[-3]
+    elif len(parts) >= 2:
+        label = parts[-2]
+    else:
+        label = host
+    if label in ("global", "corporate", "www") and len(parts) >= 2:
+        label = parts[-1]
+    return " ".join(w.capitalize() for w in re.split(r"[-_]", label) if w)
+
+
+def _press_releases(sent: str, links: list[Link], used: set[str], order: int, offset: int,
+                    page_host: str) -> list[Found]:
+    rows: list[Found] = []
+    for ln in links:
+        if not ln.href or ln.href in used or ln.end <= ln.start:
+            continue
+        try:
+            parts = urlsplit(ln.href)
+        except ValueError:
+            continue
+        host = host_of(ln.href)
+        path = parts.path
+        strong = bool(_PRESS_URL.search(path)) or host.endswith(_PRESS_HOSTS)
+        wording = _PRESS_WORDS.search(sent)
+        anchor_words = re.search(r"press release|announcement|statement|news release",
+                                 ln.text, re.I)
+        if host.endswith(_OUTLET_HOSTS):
+            continue
+        if strong:
+            if not (wording or anchor_words):
+                continue
+        elif _NEWS_URL.search(path) and host != page_host:
+            if not anchor_words and not re.search(r"press release|news release|in a statement|"
+                                                  r"announcement", sent, re.I):
+                continue
+        elif not anchor_words:
+            continue
+        name = _press_name(sent, ln)
+        if not name:
+            continue
+        rows.append(Found("press_release", name, ln.href, None, clean_space(sent),
+                          (order, offset + ln.start)))
+        used.add(ln.href)
+    return rows
+
+
+def _press_name(sent: str, ln: Link) -> str:
+    dom = _domain_name(ln.href or "")
+    dom_tokens = {t.lower() for t in dom.split()}
+    candidates: list[str] = []
+    text = ln.text
+    if text and not re.search(r"press release|statement|announce|here|this|release|official|"
+                              r"news|\bpage\b|website|site\b", text, re.I):
+        candidates.append(tidy_name(text))
+    m = re.match(r"(?P<name>.+?)['’]s?\s+(?:official\s+)?(?:press release|statement|"
+                 r"announcement)", text or "")
+    if m:
+        candidates.insert(0, tidy_name(m.group("name")))
+    for m in _PR_FROM.finditer(sent):
+        candidates.append(tidy_name(m.group("name")))
+    for m in _PR_SUBJECT.finditer(sent):
+        nm = m.group("name")
+        toks = nm.split()
+        if toks and toks[0].lower() in _SENTENCE_STARTERS | {"the", "in", "a", "its"}:
+            nm = " ".join(toks[1:])
+        candidates.append(tidy_name(nm))
+    good = [c for c in candidates if plausible_name(c) and not looks_like_person(c)]
+    for c in good:
+        if {t.lower() for t in c.split()} & dom_tokens:
+            return c
+    if good:
+        return good[0]
+    return dom

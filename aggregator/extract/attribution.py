@@ -1,0 +1,173 @@
+"""Attributions as data: who wrote an article, whom it cites, who is quoted, what is
+embedded, whose photos it shows and which press release it covers.
+
+``find_attributions(root, body, url, authors)`` is pure: it reads the parsed page and
+returns ``models.Attribution`` values in order of appearance. Precision first: a row is
+only produced when the wording or markup says so; links in navigation, related-story
+lists, author boxes and footers are never citations.
+
+The helpers live in private modules: ``attr_text`` (blocks, sentences, names),
+``attr_sources`` (sources, press releases), ``attr_quotes`` (quotations), ``attr_media``
+(embeds, credits, bylines).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from lxml import html as lxml_html
+
+from aggregator.extract.attr_media import find_authors, find_credits, find_embeds
+from aggregator.extract.attr_quotes import (
+    Speaker,
+    blockquote_speaker,
+    find_quotes,
+    parse_speaker,
+)
+from aggregator.extract.attr_sources import Found, find_sources
+from aggregator.extract.attr_text import (
+    Block,
+    ClutterCache,
+    clean_space,
+    guess_body,
+    iter_blocks,
+    tag_of,
+)
+from aggregator.models import Attribution
+
+__all__ = ["find_attributions"]
+
+_EMBED_CLASSES = re.compile(r"twitter-tweet|instagram-media|mastodon-embed|bluesky-embed|"
+                            r"tiktok-embed|text-post-media|twitter-video", re.I)
+
+
+def find_attributions(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement | None,
+                      url: str, authors: Sequence[str]) -> tuple[Attribution, ...]:
+    """All attributions of one article page, in order of appearance."""
+    if root is None:
+        return ()
+    order = {el: i for i, el in enumerate(root.iter())}
+    if body is None:
+        body = guess_body(root)
+    cache = ClutterCache()
+    found: list[Found] = []
+    found.extend(find_authors(root, list(authors), url, cache, order))
+
+    blocks: list[Block] = []
+    if body is not None:
+        body_cache = ClutterCache()
+        for b in iter_blocks(body, url, body_cache, order):
+            if _in_embed(b.el, body):
+                continue
+            blocks.append(b)
+    quoted_blocks, bq_rows = _blockquotes(blocks, body)
+    prose = [b for b in blocks if id(b) not in quoted_blocks]
+    quotes = find_quotes(prose)
+    found.extend(bq_rows)
+    found.extend(quotes)
+    persons = {f.name.casefold() for f in found if f.kind in ("author", "quote")}
+    persons |= {f.name.casefold() for f in bq_rows}
+    found.extend(find_sources(prose, persons, url))
+    found.extend(find_embeds(root, url, cache, order))
+    found.extend(find_credits(root, body, url, cache, order))
+    return _finish(found)
+
+
+def _in_embed(el: lxml_html.HtmlElement, stop: lxml_html.HtmlElement) -> bool:
+    node = el
+    while node is not None:
+        if tag_of(node) == "blockquote" and _EMBED_CLASSES.search(node.get("class") or ""):
+            return True
+        if node is stop:
+            return False
+        node = node.getparent()
+    return False
+
+
+def _blockquotes(blocks: list[Block], body: lxml_html.HtmlElement | None
+                 ) -> tuple[set[int], list[Found]]:
+    """Block quotations (not social embeds): speaker from a signature line, a <cite>, or a
+    "X said:" lead-in right before. Their blocks are then left out of the prose scan
+    unless they carry quote marks of their own."""
+    taken: set[int] = set()
+    rows: list[Found] = []
+    if body is None:
+        return taken, rows
+    known: list[Speaker] = []
+    by_el: dict[int, list[Block]] = {}
+    owner: dict[int, lxml_html.HtmlElement] = {}
+    for b in blocks:
+        if not b.in_blockquote:
+            continue
+        node = b.el
+        while node is not None and tag_of(node) != "blockquote":
+            node = node.getparent()
+        if node is None:
+            continue
+        by_el.setdefault(id(node), []).append(b)
+        owner[id(node)] = node
+    for key, bq_blocks in by_el.items():
+        bq = owner[key]
+        text = "\n".join(b.text for b in bq_blocks)
+        speaker: Speaker | None = None
+        cite = bq.find(".//cite")
+        sig_text = None
+        if cite is not None:
+            sig_text = clean_space(cite.text_content())
+        else:
+            for f in bq.iter("footer", "figcaption"):
+                sig_text = clean_space(f.text_content())
+        if sig_text:
+            sig = sig_text.lstrip("—–- ").strip()
+            m = re.match(r"(?P<who>[^,]+)(?:,\s*(?P<role>.+))?$", sig)
+            if m:
+                speaker = parse_speaker(m.group("who"), m.group("role"), known)
+            text = "\n".join(b.text for b in bq_blocks if clean_space(b.text) != sig_text)
+        if speaker is None:
+            speaker, text = blockquote_speaker(text, known)
+        if speaker is None:
+            prev = _previous_block(blocks, bq_blocks[0])
+            if prev is not None:
+                from aggregator.extract.attr_quotes import _intro_speaker
+                speaker = _intro_speaker(prev.text, known)
+        if speaker is None:
+            continue
+        qtext = clean_space(text).strip("“”\"„ ")
+        if len(qtext.split()) < 3:
+            continue
+        known.append(speaker)
+        rows.append(Found("quote", speaker.name, None, speaker.role, qtext,
+                          (bq_blocks[0].order, 0)))
+        taken.update(id(b) for b in bq_blocks)
+    return taken, rows
+
+
+def _previous_block(blocks: list[Block], first: Block) -> Block | None:
+    prev = None
+    for b in blocks:
+        if b is first:
+            return prev
+        prev = b
+    return None
+
+
+def _finish(found: list[Found]) -> tuple[Attribution, ...]:
+    found.sort(key=lambda f: (f.order[0], f.order[1]))
+    out: list[Attribution] = []
+    seen: set[tuple[str, str, str | None, str | None]] = set()
+    for f in found:
+        name = clean_space(f.name)
+        if not name:
+            continue
+        text_key = clean_space(f.text or "") if f.kind == "quote" else None
+        key = (f.kind, name.casefold(), f.url, text_key)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(Attribution(
+            kind=f.kind, name=name, url=f.url, role=f.role,
+            text=clean_space(f.text) if f.text else None, position=len(out),
+            details=tuple(sorted((k, v) for k, v in f.details.items() if v)),
+        ))
+    return tuple(out)
