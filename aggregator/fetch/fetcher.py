@@ -60,6 +60,7 @@ class _Host:
     sem: asyncio.Semaphore
     delay: float
     next_start: float = 0.0
+    last_start: float | None = None
     blocked_until: float = 0.0
     blocked_status: int = 0
     active: int = 0
@@ -282,6 +283,8 @@ class Fetcher:
     def _set_crawl_delay(self, host: str, delay: float) -> None:
         state = self._host(host)
         state.delay = max(self.settings.per_host_delay, min(delay, MAX_CRAWL_DELAY))
+        if state.last_start is not None:
+            state.next_start = max(state.next_start, state.last_start + state.delay)
 
     @asynccontextmanager
     async def _slot(self, host: str) -> AsyncIterator[_Host]:
@@ -308,6 +311,7 @@ class Fetcher:
                     self._global.release()
                     continue
                 state.next_start = now + state.delay
+                state.last_start = now
                 break
             state.active += 1
             state.requests += 1
