@@ -126,9 +126,9 @@ def search(obj: Context, query: str, sources: tuple[str, ...], since: str | None
 
     now = utc_now()
     filters = SearchFilters(
-        source=sources, limit=limit,
+        sources=sources, limit=limit,
         since=parse_when(since, now) if since else None,
-        until=parse_when(until, now) if until else None,
+        until=parse_when(until, now, end=True) if until else None,
     )
     with obj.store(create=False) as store:
         hits = run_search(store, query, filters)

@@ -105,7 +105,8 @@ def check_selector(value: object) -> str:
     try:
         soupsieve.compile(value)
     except Exception as exc:  # soupsieve raises its own SelectorSyntaxError
-        raise ValueError(f"{value!r} is not a valid CSS selector: {exc}") from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"{value!r} is not a valid CSS selector: {first}") from None
     return value
 
 

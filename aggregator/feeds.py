@@ -100,6 +100,10 @@ def parse_feed(content: bytes, url: str, *, content_type: str | None = None) -> 
             summary=summary.strip() if isinstance(summary, str) and summary.strip() else None,
             authors=authors,
         ))
+    if not entries and parsed.bozo:
+        reason = parsed.get("bozo_exception")
+        detail = f": {reason}" if reason else ""
+        raise FeedError(f"broken feed with no usable entries{detail}".splitlines()[0], url=url)
     entries.sort(key=lambda e: e.published or datetime.min.replace(tzinfo=UTC), reverse=True)
     ttl = parsed.feed.get("ttl")
     try:

@@ -1,0 +1,223 @@
+"""End to end: the real fixture server, `aggregator crawl` through the CLI, a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from aggregator.cli import cli
+from aggregator.fixture_server import FixtureServer
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = ROOT / "config" / "demo.toml"
+
+
+def demo_config(tmp_path: Path, base: str, extra: str = "") -> Path:
+    text = DEMO_CONFIG.read_text(encoding="utf-8").replace("{base}", base) + extra
+    path = tmp_path / "demo.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(*args: str) -> Any:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result
+
+
+def article_pages(expected: dict[str, dict]) -> dict[str, dict]:
+    """Expected pages that the demo sources lead to (every article page of the site)."""
+    return {p: e for p, e in expected.items() if not p.startswith("/special/")}
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory, fixture_site: FixtureServer) -> dict:
+    tmp = tmp_path_factory.mktemp("e2e")
+    config = demo_config(tmp, fixture_site.base_url)
+    db = tmp / "news.db"
+    first = run("--db", str(db), "--config", str(config), "crawl")
+    return {"db": db, "config": config, "first": first}
+
+
+def test_first_crawl_stores_every_article(crawled: dict, expected_pages: dict) -> None:
+    result = crawled["first"]
+    assert result.exit_code == 0, result.output
+    pages = article_pages(expected_pages)
+    conn = sqlite3.connect(crawled["db"])
+    stored = {row[0] for row in conn.execute("SELECT url FROM url_aliases")}
+    missing = [p for p, e in pages.items() if not any(u.split("?")[0].endswith(p) for u in stored)]
+    assert not missing, f"not stored: {missing}"
+    assert "Crawled 5 sources" in result.output
+    # The store's invariants: one row per canonical URL, an index row per article.
+    n = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+    assert n == conn.execute("SELECT count(DISTINCT canonical_url) FROM articles").fetchone()[0]
+    assert n == conn.execute("SELECT count(*) FROM articles_fts").fetchone()[0]
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_second_crawl_stores_nothing_new(crawled: dict, fixture_site: FixtureServer) -> None:
+    db, config = str(crawled["db"]), str(crawled["config"])
+    before = sqlite3.connect(db).execute("SELECT count(*) FROM articles").fetchone()[0]
+    fixture_site.reset_hits()
+    again = run("--db", db, "--config", config, "crawl")
+    assert again.exit_code == 0, again.output
+    assert "0 new articles" in again.output
+    after = sqlite3.connect(db).execute("SELECT count(*) FROM articles").fetchone()[0]
+    assert after == before
+    # Nothing stored is fetched again: only feeds and listing pages are requested.
+    fetched_pages = [p for p in fixture_site.hits if p.endswith(".html")
+                     and "/press/index" not in p and "/press/page-" not in p]
+    assert fetched_pages == []
+
+
+def test_search_and_show(crawled: dict, expected_pages: dict) -> None:
+    db = str(crawled["db"])
+    pages = article_pages(expected_pages)
+    path, page = next(iter(sorted(pages.items())))
+    result = run("--db", db, "search", page["title"], "--format", "json")
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    assert hits, f"no hit for {page['title']!r}"
+    top = hits[0]
+    assert top["url"].split("?")[0].endswith(path)
+    assert {"id", "url", "canonical_url", "source", "title", "authors", "published", "fetched",
+            "language", "summary", "attributions", "snippet", "score"} <= set(top)
+    shown = run("--db", db, "show", str(top["id"]), "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    article = json.loads(shown.output)
+    assert article["title"] == page["title"]
+    assert article["authors"] == page["authors"]
+    assert article["text"]
+    # jsonl gives the same rows as json
+    lines = run("--db", db, "search", page["title"], "--format", "jsonl").output.splitlines()
+    assert [json.loads(x)["id"] for x in lines] == [h["id"] for h in hits]
+    # the table format prints the title and URL
+    table = run("--db", db, "search", page["title"]).output
+    assert page["title"] in table and top["url"] in table
+
+
+def test_show_by_url_and_unknown(crawled: dict) -> None:
+    db = str(crawled["db"])
+    url = sqlite3.connect(db).execute("SELECT url FROM articles LIMIT 1").fetchone()[0]
+    shown = run("--db", db, "show", url)
+    assert shown.exit_code == 0 and shown.output.strip()
+    unknown = run("--db", db, "show", "999999")
+    assert unknown.exit_code != 0 and "no stored article" in unknown.output
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "AND", "-", "*", ":", "title:"])
+def test_bad_query_gives_one_line(crawled: dict, query: str) -> None:
+    result = run("--db", str(crawled["db"]), "search", query)
+    assert "Traceback" not in result.output
+    if result.exit_code != 0:
+        assert len(result.output.strip().splitlines()) == 1
+
+
+def test_search_filters(crawled: dict) -> None:
+    db = str(crawled["db"])
+    hits = json.loads(run("--db", db, "search", "camera", "--source", "lens-and-light",
+                          "--format", "json", "--limit", "50").output)
+    assert hits and all(h["source"] == "lens-and-light" for h in hits)
+    future = json.loads(run("--db", db, "search", "camera", "--since", "2099-01-01",
+                            "--format", "json").output)
+    assert future == []
+    bad = run("--db", db, "search", "camera", "--since", "someday")
+    assert bad.exit_code != 0 and "Traceback" not in bad.output
+
+
+FAULT_SITE_FEED = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Faults</title><link>{base}/</link>
+<item><title>A PDF</title><link>{main}/special/brochure.pdf</link></item>
+<item><title>Gone</title><link>{main}/camerablog/2026/no-such-post.html</link></item>
+<item><title>Refused</title><link>http://127.0.0.1:1/post.html</link></item>
+</channel></rss>
+"""
+
+
+def test_faults_are_recorded_and_the_rest_goes_on(
+    tmp_path: Path, fixture_site: FixtureServer
+) -> None:
+    site = tmp_path / "faults"
+    site.mkdir()
+    with FixtureServer(site) as faults:
+        (site / "feed.xml").write_text(
+            FAULT_SITE_FEED.format(base=faults.base_url, main=fixture_site.base_url))
+        extra = f"""
+[[sources]]
+name = "unreachable"
+kind = "rss"
+url = "http://127.0.0.1:1/feed.xml"
+interval = "1h"
+
+[[sources]]
+name = "malformed"
+kind = "rss"
+url = "{fixture_site.base_url}/special/not-a-feed.xml"
+interval = "1h"
+
+[[sources]]
+name = "bad-links"
+kind = "rss"
+url = "{faults.base_url}/feed.xml"
+interval = "1h"
+"""
+        config = demo_config(tmp_path, fixture_site.base_url, extra)
+        db = tmp_path / "faults.db"
+        result = run("--db", str(db), "--config", str(config), "crawl")
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    conn = sqlite3.connect(db)
+    errors = conn.execute("SELECT source, url, kind, message FROM fetch_errors").fetchall()
+    by_source = {}
+    for source, url, kind, message in errors:
+        by_source.setdefault(source, []).append((url, kind, message))
+    assert "unreachable" in by_source and "malformed" in by_source
+    bad = {url: kind for url, kind, _ in by_source["bad-links"]}
+    assert any(u.endswith("brochure.pdf") for u in bad)
+    assert any(u.endswith("no-such-post.html") for u in bad)
+    assert any(u.startswith("http://127.0.0.1:1/") for u in bad)
+    state = dict(conn.execute("SELECT name, error_streak FROM sources").fetchall())
+    assert state["unreachable"] == 1 and state["malformed"] == 1 and state["shutter-notes"] == 0
+    # every other source was crawled in full
+    assert conn.execute("SELECT count(*) FROM articles WHERE source = 'shutter-notes'"
+                        ).fetchone()[0] >= 5
+    assert "3 sources failed" not in result.output and "FAILED" in result.output
+
+
+def test_nothing_crawled_exits_non_zero(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("""
+[fetch]
+allow_private = ["127.0.0.1"]
+retries = 0
+
+[[sources]]
+name = "down"
+kind = "rss"
+url = "http://127.0.0.1:1/feed.xml"
+interval = "1h"
+""")
+    result = run("--db", str(tmp_path / "x.db"), "--config", str(config), "crawl")
+    assert result.exit_code == 1
+    assert "1 source failed" in result.output
+
+
+def test_config_error_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[[sources]]\nname = "x"\nkind = "rss"\nurl = "nope"\ninterval = "1h"\n')
+    result = run("--db", str(tmp_path / "x.db"), "--config", str(config), "crawl")
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == [
+        f"Error: {config}: source 'x': field 'url': 'nope' is not an http(s) URL"]
+
+
+def test_demo_command(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    result = run("demo", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    assert "Serving the fixture site" in result.output and "new articles" in result.output
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM articles").fetchone()[0] >= 20
