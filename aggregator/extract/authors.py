@@ -1,0 +1,86 @@
+"""Author names from byline strings: no "By", no dates, no handles, split on "and" / commas."""
+
+from __future__ import annotations
+
+import re
+
+_PREFIX = re.compile(
+    r"^\s*(?:(?:written|posted|published|reported|text|story|words|photos?)\s+)?"
+    r"(?:by|von|par|por|door|di|da|de|author:?|authors:?|autor(?:in)?:?|text:?|written by)"
+    r"[\s:]+", re.I)
+_HANDLE = re.compile(r"\s*\(?@\w{1,30}\)?")
+_EMAIL = re.compile(r"\S+@\S+\.\w+")
+_URLISH = re.compile(r"https?://\S+|www\.\S+")
+_SPLIT = re.compile(r"\s*(?:,|;|\s&\s|\sand\s|\sund\s|\set\s|\sy\s|\||/|\n| · | • )\s*", re.I)
+_TRAILING = re.compile(
+    r"(?:\s*[,|•·–—-]\s*|\s+)(?:updated|published|posted|on|am|le|vom|last updated|"
+    r"\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{4}-\d{2}-\d{2}|"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d)\b.*$", re.I)
+_ROLE_SUFFIX = re.compile(
+    r"\s*[,|–—-]\s*(?:staff|senior|contributing|editor|reporter|correspondent|writer|"
+    r"photographer|columnist|redakteur|chief|associate|deputy|managing|news|tech|freelance"
+    r").*$", re.I)
+_NOT_NAME = re.compile(
+    r"^(?:by|and|the|staff|admin|administrator|editor|editors|redaktion|team|guest|anonymous|"
+    r"unknown|author|none|null|share|follow|more|view|posts?|articles?|contributors?|"
+    r"about|email|twitter|facebook|home|news|read more|see all)$", re.I)
+_DIGITS = re.compile(r"\d")
+_ROLE_WORDS = frozenset({
+    "staff", "senior", "contributing", "editor", "editors", "reporter", "correspondent",
+    "writer", "photographer", "columnist", "chief", "associate", "deputy", "managing", "news",
+    "tech", "freelance", "contributor", "journalist", "redakteur", "redakteurin", "autor",
+    "autorin", "editorial", "desk", "team", "video", "photo", "photos",
+})
+
+
+def clean_author(raw: str) -> str | None:
+    """One tidy name from one byline fragment, or None when nothing name-like is left."""
+    text = " ".join(raw.split())
+    text = _URLISH.sub("", text)
+    text = _EMAIL.sub("", text)
+    text = _HANDLE.sub("", text)
+    for _ in range(2):
+        text = _PREFIX.sub("", text)
+    text = _TRAILING.sub("", text)
+    text = _ROLE_SUFFIX.sub("", text)
+    text = text.strip(" \t,;:|-–—·•()[]\"'")
+    if not text or _DIGITS.search(text) or _NOT_NAME.match(text):
+        return None
+    words = text.split()
+    if all(w.lower().strip(".") in _ROLE_WORDS for w in words):
+        return None
+    if len(words) > 5 or len(text) > 60:
+        return None
+    if not any(ch.isalpha() for ch in text):
+        return None
+    if text.isupper() and len(words) <= 4:  # "JOHN SMITH" -> "John Smith"
+        text = text.title()
+    return text
+
+
+def split_authors(raw: str) -> list[str]:
+    """"A and B", "A, B & C", "By A | Staff" -> list of names."""
+    text = " ".join(raw.split())
+    text = _PREFIX.sub("", text)
+    text = _TRAILING.sub("", text)
+    names: list[str] = []
+    for part in _SPLIT.split(text):
+        name = clean_author(part)
+        if name and name.lower() not in {n.lower() for n in names}:
+            names.append(name)
+    return names
+
+
+def clean_authors(values: list[str], *, site_name: str | None = None) -> tuple[str, ...]:
+    """Names from several byline values, deduplicated, site name left out."""
+    out: list[str] = []
+    seen: set[str] = set()
+    site = (site_name or "").strip().lower()
+    for value in values:
+        for name in split_authors(value):
+            key = name.lower()
+            if key in seen or (site and key == site):
+                continue
+            seen.add(key)
+            out.append(name)
+    return tuple(out)

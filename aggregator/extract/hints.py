@@ -1,0 +1,74 @@
+"""Heuristics as named data: tag sets and class/id word patterns used by the body extractor."""
+
+from __future__ import annotations
+
+import re
+
+#: Elements never part of an article body (their whole subtree is skipped).
+SKIP_TAGS = frozenset({
+    "script", "style", "noscript", "template", "nav", "aside", "footer", "form", "button",
+    "select", "option", "textarea", "input", "iframe", "svg", "canvas", "object", "embed",
+    "video", "audio", "map", "dialog", "menu", "label", "head", "title", "meta", "link",
+})
+
+#: Elements that start a new block of text.
+BLOCK_TAGS = frozenset({
+    "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol",
+    "li", "dl", "dt", "dd", "blockquote", "pre", "table", "tr", "td", "th", "thead", "tbody",
+    "tfoot", "caption", "figure", "figcaption", "header", "address", "hr", "center", "details",
+    "summary", "body", "html", "br",
+})
+
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+#: Paragraph-like elements whose text is scored and credited to their ancestors.
+PARAGRAPH_TAGS = ("p", "pre", "td", "blockquote")
+
+#: Class/id words that mark clutter. Matched against each class/id token.
+NEGATIVE = re.compile(
+    r"comment|disqus|share|sharing|social|related|recommend|newsletter|subscri|signup|sign-up|"
+    r"cookie|consent|gdpr|sidebar|side-bar|widget|breadcrumb|pagination|pager|paging|"
+    r"promo|advert|adslot|ad-slot|dfp-|sponsor|popup|modal|outbrain|taboola|"
+    r"byline|author-?box|author-?bio|about-?the-?author|bio-?box|masthead|footer|navbar|"
+    r"navigation|toolbar|tagcloud|tag-?list|post-?tags|entry-?tags|entry-?meta|post-?meta|"
+    r"article-?meta|sr-only|visually-?hidden|screen-?reader|more-?stories|read-?more|"
+    r"read-?next|up-?next|trending|most-?read|most-?popular|table-of-contents|disclaimer|"
+    r"paywall|donate|^(?:is-|u-|js-)?hidden$|"
+    # short words only as a whole dash/underscore-separated part of the token
+    r"(?:^|[-_])(?:ads?|ad|nav|menu|meta|tags|skip|print|rss|login|banner|teaser|"
+    r"toc|tools|follow|rating|vote|poll|credit|copyright|feedback|popular|community|"
+    r"combx|extra|pub-date|dateline|timestamp)(?:$|[-_])",
+    re.I,
+)
+
+#: Class/id words that mark the article; they protect a negative match on the same element.
+POSITIVE = re.compile(
+    r"article|^body|-body|body-|content|entry|hentry|h-entry|^main|main-|^post$|post-?body|"
+    r"post-?content|story|^text|-text|text-|prose|rich-?text|blog-?post|page-?content",
+    re.I,
+)
+
+#: Strong article-container hints (itemprop or class), checked first.
+BODY_HINT = re.compile(
+    r"article-?body|articlebody|entry-?content|post-?content|post-?body|story-?body|"
+    r"article-?content|article__body|article-?text|story-?content|content-?body|body-?text|"
+    r"news-?content|release-?body|rich-?text|article__content|c-entry-content|"
+    r"main-?content|articletext|field-?body|post-?entry|td-post-content|single-?content",
+    re.I,
+)
+
+#: Attribute values / roles that mark navigation or hidden elements.
+NEGATIVE_ROLES = frozenset({
+    "navigation", "banner", "contentinfo", "complementary", "search", "dialog", "menu",
+    "menubar", "toolbar", "alert", "alertdialog",
+})
+
+#: Short lines that are typical furniture even inside the article container.
+FURNITURE_TEXT = re.compile(
+    r"^(share( this)?( article| story| post)?|tweet|email|print|advertisement|anzeige|"
+    r"werbung|read more|weiterlesen|mehr lesen|continue reading|related( articles| stories)?|"
+    r"you (might|may) also like|sign up( for our newsletter)?|subscribe( now)?|follow us|"
+    r"comments?|leave a (comment|reply)|back to top|nach oben|tags?:?|share on \w+|"
+    r"click to share.*|loading\.*|skip to (main )?content)$",
+    re.I,
+)

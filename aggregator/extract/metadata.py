@@ -1,0 +1,387 @@
+"""Page metadata from one parsed tree: <meta>, OpenGraph, JSON-LD, microdata, visible bylines."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin
+
+from lxml.html import HtmlElement
+
+from aggregator.extract.authors import clean_authors
+from aggregator.extract.dates import date_from_url, parse_date, parse_visible_date
+from aggregator.models import Image
+
+_WS = re.compile(r"\s+")
+_ARTICLE_TYPES = re.compile(r"article|posting|report|newsarticle|blog|review|story|"
+                            r"pressrelease|opinion|analysis|webpage|creativework", re.I)
+_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|»|/|:|•|~)\s+")
+
+
+def _clean(text: str | None) -> str:
+    return _WS.sub(" ", text or "").strip()
+
+
+@dataclass
+class Metadata:
+    title: str | None = None
+    authors: tuple[str, ...] = ()
+    published: datetime | None = None
+    modified: datetime | None = None
+    canonical_url: str | None = None
+    language: str | None = None
+    description: str | None = None
+    site_name: str | None = None
+    image: Image | None = None
+    section: str | None = None
+    tags: tuple[str, ...] = ()
+    og_type: str | None = None
+    article_body: str | None = None  # JSON-LD articleBody
+    raw_title: str | None = None
+    jsonld: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- collection
+
+def _meta_map(root: HtmlElement) -> dict[str, list[str]]:
+    metas: dict[str, list[str]] = {}
+    for meta in root.iter("meta"):
+        key = meta.get("property") or meta.get("name") or meta.get("itemprop") or meta.get(
+            "http-equiv")
+        content = meta.get("content")
+        if not key or content is None:
+            continue
+        content = _clean(content)
+        if not content:
+            continue
+        for k in key.lower().split():
+            metas.setdefault(k, []).append(content)
+    return metas
+
+
+def _first(metas: dict[str, list[str]], *keys: str) -> str | None:
+    for key in keys:
+        values = metas.get(key)
+        if values:
+            return values[0]
+    return None
+
+
+def _walk_jsonld(data: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    if depth > 6:
+        return
+    if isinstance(data, list):
+        for item in data:
+            yield from _walk_jsonld(item, depth + 1)
+    elif isinstance(data, dict):
+        yield data
+        for key in ("@graph", "mainEntity", "mainEntityOfPage", "itemListElement"):
+            if key in data and isinstance(data[key], (list, dict)):
+                yield from _walk_jsonld(data[key], depth + 1)
+
+
+def _types(obj: dict[str, Any]) -> list[str]:
+    t = obj.get("@type")
+    if isinstance(t, str):
+        return [t]
+    if isinstance(t, list):
+        return [x for x in t if isinstance(x, str)]
+    return []
+
+
+def _jsonld_objects(root: HtmlElement) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for script in root.xpath('//script[contains(translate(@type, "JSONLD", "jsonld"), '
+                             '"ld+json")]'):
+        raw = (script.text or "").strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw, strict=False)
+        except ValueError:
+            try:
+                data = json.loads(re.sub(r",\s*([}\]])", r"\1", raw.rstrip(";")), strict=False)
+            except ValueError:
+                continue
+        out.extend(_walk_jsonld(data))
+    return out
+
+
+def _article_ld(objects: list[dict[str, Any]]) -> dict[str, Any] | None:
+    best = None
+    best_rank = 99
+    for obj in objects:
+        for t in _types(obj):
+            low = t.lower()
+            if low in ("newsarticle", "article", "blogposting", "reportagenewsarticle",
+                       "analysisnewsarticle", "opinionnewsarticle", "reviewnewsarticle",
+                       "backgroundnewsarticle", "techarticle", "liveblogposting", "report",
+                       "socialmediaposting", "scholarlyarticle", "review"):
+                rank = 0
+            elif _ARTICLE_TYPES.search(low) and low not in ("webpage", "creativework"):
+                rank = 1
+            elif low in ("webpage", "creativework", "itempage"):
+                rank = 2
+            else:
+                continue
+            if rank < best_rank:
+                best, best_rank = obj, rank
+    return best
+
+
+def _ld_names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        out: list[str] = []
+        for item in value:
+            out.extend(_ld_names(item))
+        return out
+    if isinstance(value, dict):
+        if any(t.lower() == "organization" for t in _types(value)):
+            return []
+        name = value.get("name")
+        if isinstance(name, str):
+            return [name]
+        if isinstance(name, list):
+            return [n for n in name if isinstance(n, str)]
+    return []
+
+
+def _ld_str(value: Any) -> str | None:
+    if isinstance(value, str):
+        return _clean(value) or None
+    if isinstance(value, list) and value:
+        return _ld_str(value[0])
+    if isinstance(value, dict):
+        for key in ("name", "url", "@id"):
+            if isinstance(value.get(key), str):
+                return _clean(value[key]) or None
+    return None
+
+
+def _ld_image(value: Any) -> tuple[str | None, str | None, str | None]:
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, str):
+        return value, None, None
+    if isinstance(value, dict):
+        url = value.get("url") or value.get("contentUrl") or value.get("@id")
+        caption = value.get("caption") or value.get("description")
+        credit = value.get("creditText") or value.get("copyrightHolder") or value.get(
+            "author")
+        return (url if isinstance(url, str) else None, _ld_str(caption), _ld_str(credit))
+    return None, None, None
+
+
+# --------------------------------------------------------------------------- title
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", " ", text.lower()).strip()
+
+
+def clean_title(raw: str, *, site_name: str | None = None, h1: str | None = None) -> str:
+    """Drop a " | Site Name" / "Site - " part of a page title."""
+    raw = _clean(raw)
+    if not raw:
+        return raw
+    if h1:
+        h = _clean(h1)
+        if h and _norm(h) == _norm(raw):
+            return h
+        if h and len(h) >= 10 and _norm(h) in _norm(raw) and len(h.split()) >= 3:
+            return h
+    parts = _TITLE_SEPARATORS.split(raw)
+    if len(parts) < 2:
+        return raw
+    seps = _TITLE_SEPARATORS.findall(raw)
+    site = _norm(site_name or "")
+    if site:
+        # Remove parts that are the site name, at either end.
+        if _norm(parts[-1]) == site or (site in _norm(parts[-1]) and len(parts[-1]) < 40):
+            return _join(parts[:-1], seps[:-1])
+        if _norm(parts[0]) == site or (site in _norm(parts[0]) and len(parts[0]) < 40):
+            return _join(parts[1:], seps[1:])
+    # Unknown site: a short last part after " | " or " - " is usually the site.
+    last = parts[-1]
+    head = _join(parts[:-1], seps[:-1])
+    if seps[-1].strip() in ("|", "-", "–", "—", "::", "·", "»", "•", "~") and (
+            len(last.split()) <= 4 and len(head.split()) >= 3):
+        return head
+    first = parts[0]
+    if seps[0].strip() in ("|", "::", "»", "·") and len(first.split()) <= 3 and len(
+            _join(parts[1:], seps[1:]).split()) >= 3:
+        return _join(parts[1:], seps[1:])
+    return raw
+
+
+def _join(parts: list[str], seps: list[str]) -> str:
+    out = parts[0]
+    for sep, part in zip(seps, parts[1:], strict=False):
+        out += sep + part
+    return out.strip()
+
+
+# --------------------------------------------------------------------------- bylines
+
+_BYLINE_XPATH = (
+    '//*[@rel="author" or @itemprop="author" or @class="author" or @class="byline"'
+    ' or contains(concat(" ", normalize-space(@class), " "), " byline ")'
+    ' or contains(@class, "author-name") or contains(@class, "byline__name")'
+    ' or contains(@class, "author_name") or contains(@class, "authorName")'
+    ' or contains(@class, "post-author") or contains(@class, "entry-author")'
+    ' or contains(@class, "article-author") or contains(@class, "byline-name")'
+    ' or contains(@class, "c-byline") or contains(@class, "meta-author")'
+    ' or contains(@class, "story-author") or @id="byline" or @id="author"]'
+)
+
+
+def _visible_bylines(root: HtmlElement) -> list[str]:
+    out: list[str] = []
+    for el in root.xpath(_BYLINE_XPATH)[:12]:
+        if el.tag in ("meta", "link"):
+            continue
+        if el.get("itemprop") == "author":
+            name = el.find('.//*[@itemprop="name"]')
+            if name is not None:
+                text = name.get("content") or name.text_content()
+                out.append(_clean(text))
+                continue
+        text = _clean(el.text_content())
+        if text and len(text) < 120:
+            out.append(text)
+    return out
+
+
+# --------------------------------------------------------------------------- assembly
+
+def _is_url(value: str) -> bool:
+    return value.startswith(("http://", "https://", "/"))
+
+
+def extract_metadata(root: HtmlElement, url: str) -> Metadata:
+    metas = _meta_map(root)
+    objects = _jsonld_objects(root)
+    ld = _article_ld(objects) or {}
+    md = Metadata(jsonld=objects)
+
+    # site name
+    site = _first(metas, "og:site_name", "application-name", "twitter:site")
+    if not site and isinstance(ld.get("publisher"), dict):
+        site = _ld_str(ld["publisher"].get("name"))
+    if site and site.startswith("@"):
+        site = None
+    md.site_name = site
+
+    # title
+    title_el = root.find(".//title")
+    page_title = _clean(title_el.text_content()) if title_el is not None else ""
+    h1s = root.xpath("//h1")
+    h1 = _clean(h1s[0].text_content()) if len(h1s) >= 1 else None
+    raw = (_first(metas, "og:title", "twitter:title") or _ld_str(ld.get("headline"))
+           or page_title or h1 or "")
+    md.raw_title = page_title or raw
+    title = clean_title(raw, site_name=site, h1=h1)
+    if not title and h1:
+        title = h1
+    md.title = title or None
+
+    # canonical
+    canonical = None
+    for link in root.iter("link"):
+        if (link.get("rel") or "").lower().strip() == "canonical" and link.get("href"):
+            canonical = link.get("href").strip()
+            break
+    canonical = canonical or _first(metas, "og:url") or _ld_str(ld.get("url"))
+    if canonical and not canonical.startswith(("javascript:", "data:")):
+        md.canonical_url = urljoin(url, canonical)
+
+    # language
+    html_el = root if root.tag == "html" else root.getroottree().getroot()
+    lang = html_el.get("lang") or html_el.get("{http://www.w3.org/XML/1998/namespace}lang")
+    lang = lang or _first(metas, "content-language", "og:locale", "language", "dc.language")
+    lang = lang or _ld_str(ld.get("inLanguage"))
+    if lang:
+        md.language = lang.strip().replace("_", "-").split(",")[0] or None
+
+    # description
+    md.description = _first(metas, "description", "og:description", "twitter:description") or (
+        _ld_str(ld.get("description")))
+
+    # authors
+    author_values: list[str] = []
+    author_values.extend(_ld_names(ld.get("author")))
+    if not author_values:
+        author_values.extend(v for v in metas.get("author", []) if not _is_url(v))
+        author_values.extend(v for v in metas.get("article:author", []) if not _is_url(v))
+        author_values.extend(metas.get("sailthru.author", []))
+        author_values.extend(metas.get("parsely-author", []))
+        author_values.extend(metas.get("dc.creator", []))
+    if not author_values:
+        author_values.extend(_visible_bylines(root))
+    md.authors = clean_authors(author_values, site_name=site)
+
+    # dates
+    md.published = (
+        parse_date(_ld_str(ld.get("datePublished")))
+        or parse_date(_first(metas, "article:published_time", "og:published_time",
+                             "datepublished", "publishdate", "pubdate", "publish-date",
+                             "parsely-pub-date", "sailthru.date", "dc.date.issued", "dc.date",
+                             "dcterms.created", "date", "article.published", "published_time",
+                             "og:article:published_time", "cxenseparse:recs:publishtime"))
+        or _time_element(root) or _dateline(root) or date_from_url(url)
+        or parse_date(_ld_str(ld.get("dateCreated")))
+    )
+    md.modified = parse_date(_ld_str(ld.get("dateModified"))) or parse_date(
+        _first(metas, "article:modified_time", "og:updated_time", "datemodified",
+               "last-modified", "dc.date.modified"))
+
+    # image
+    img, caption, credit = _ld_image(ld.get("image"))
+    og_image = _first(metas, "og:image", "og:image:url", "og:image:secure_url", "twitter:image",
+                      "twitter:image:src")
+    image_url = og_image or img
+    if image_url:
+        md.image = Image(urljoin(url, image_url), caption or _first(metas, "og:image:alt"),
+                         credit)
+
+    # section, tags
+    md.section = _first(metas, "article:section", "section", "parsely-section") or _ld_str(
+        ld.get("articleSection"))
+    tags: list[str] = list(metas.get("article:tag", []))
+    if not tags:
+        kw = ld.get("keywords") or _first(metas, "news_keywords", "keywords", "parsely-tags")
+        if isinstance(kw, list):
+            tags = [k for k in kw if isinstance(k, str)]
+        elif isinstance(kw, str):
+            tags = [k.strip() for k in kw.split(",")]
+    md.tags = tuple(dict.fromkeys(t for t in (_clean(x) for x in tags) if t))[:30]
+    md.og_type = _first(metas, "og:type")
+    body = ld.get("articleBody")
+    md.article_body = body if isinstance(body, str) else None
+    return md
+
+
+def _time_element(root: HtmlElement) -> datetime | None:
+    for el in root.xpath('//time[@datetime]|//*[@itemprop="datePublished"]')[:5]:
+        value = el.get("datetime") or el.get("content") or el.text_content()
+        dt = parse_date(value)
+        if dt is not None:
+            return dt
+    return None
+
+
+def _dateline(root: HtmlElement) -> datetime | None:
+    for el in root.xpath('//*[contains(@class, "date") or contains(@class, "dateline") or '
+                         'contains(@class, "posted-on") or contains(@class, "published") or '
+                         'contains(@class, "time")]')[:10]:
+        text = _clean(el.text_content())
+        if text and len(text) < 120:
+            dt = parse_visible_date(text)
+            if dt is not None:
+                return dt
+    return None

@@ -1,0 +1,57 @@
+"""Bytes or text in, one lxml.html document out (parsed once, shared by every extractor)."""
+
+from __future__ import annotations
+
+import re
+
+import lxml.html
+from lxml import etree
+
+from aggregator.errors import NoArticle
+
+try:  # the fetch stage's decoder (BOM, header, <meta>, detection)
+    from aggregator.fetch.charset import decode_html as _decode_html
+except ImportError:  # pragma: no cover - only while the fetch package is missing
+    _decode_html = None
+
+# XML 1.0 forbids these; lxml refuses them in str input.
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+
+_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True,
+                               default_doctype=False)
+
+
+def decode(content: bytes, header_charset: str | None = None) -> str:
+    """Decode page bytes: BOM, then the header's charset, then <meta>, then detection."""
+    if _decode_html is not None:
+        try:
+            return _decode_html(content, header_charset)[0]
+        except Exception:  # noqa: BLE001 - never let a decoder bug stop extraction
+            pass
+    for codec in (header_charset, "utf-8"):
+        if codec:
+            try:
+                return content.decode(codec)
+            except (UnicodeDecodeError, LookupError):
+                continue
+    return content.decode("cp1252", errors="replace")
+
+
+def parse_document(html: str | bytes, url: str | None = None, *,
+                   header_charset: str | None = None) -> lxml.html.HtmlElement:
+    """The page's <html> element. Raises NoArticle for empty or unparsable documents."""
+    text = decode(html, header_charset) if isinstance(html, bytes) else html
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = _XML_DECL.sub("", text, count=1)
+    text = _BAD_CHARS.sub("", text)
+    if not text.strip():
+        raise NoArticle("empty document", url=url)
+    try:
+        root = lxml.html.document_fromstring(text, parser=_PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
+        raise NoArticle(f"unparsable document: {exc}", url=url) from None
+    if root is None or not isinstance(root.tag, str):
+        raise NoArticle("unparsable document", url=url)
+    return root
