@@ -1,0 +1,86 @@
+"""``aggregator export``: Atom, RSS, JSON Feed, JSON Lines or CSV from the database."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from aggregator.cli_context import Context, pass_ctx
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename:
+    readers see the old file or the new one, never a part; an interrupted export leaves the
+    old file in place."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@click.command("export")
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["atom", "rss", "jsonfeed", "jsonl", "csv"]),
+              help="Atom 1.0, RSS 2.0, JSON Feed 1.1, JSON Lines (the fields of "
+                   "`show --format json`) or CSV.")
+@click.option("--since", metavar="DATE", help="Published on or after DATE (2026-03-01, 7d).")
+@click.option("--query", "-q", metavar="Q", help="Only articles matching this search.")
+@click.option("--source", "-s", "sources", multiple=True, metavar="NAME",
+              help="Only this source (repeatable).")
+@click.option("--story", type=click.IntRange(min=1), metavar="ID",
+              help="Only the articles of this story.")
+@click.option("--limit", "-n", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--all", "every", is_flag=True,
+              help="Feeds: one entry per article instead of one per story.")
+@click.option("-o", "--output", metavar="FILE",
+              help="Write to FILE (atomically: a temporary file, then a rename). Default: stdout.")
+@pass_ctx
+def export_cmd(obj: Context, fmt: str, since: str | None, query: str | None,
+               sources: tuple[str, ...], story: int | None, limit: int, every: bool,
+               output: str | None) -> None:
+    """Export stored articles as a feed or a data file (stories merged in feeds)."""
+    from aggregator.crawl import utc_now
+    from aggregator.export import FeedInfo, build, select_articles, story_members
+    from aggregator.search.dates import parse_when
+
+    since_dt = parse_when(since, utc_now()) if since else None
+    per_story = not every and story is None
+    with obj.store(create=False) as store:
+        articles = select_articles(store, source=sources, query=query, since=since_dt,
+                                   story=story, limit=limit)
+        members = story_members(store, [a["story_id"] for a in articles if a.get("story_id")]
+                                ) if per_story else {}
+    what = " ".join(p for p in (
+        f"search {query!r}" if query else "", ", ".join(sources),
+        f"story {story}" if story else "") if p) or "all sources"
+    self_url = Path(output).resolve().as_uri() if output else "urn:aggregator:export"
+    info = FeedInfo(title=f"aggregator: {what}", self_url=self_url)
+    text = build(fmt, info, articles, per_story=per_story, members=members)
+    if output:
+        write_atomic(output, text)
+        click.echo(f"Wrote {len(articles)} article{'s' * (len(articles) != 1)} to {output}",
+                   err=True)
+    else:
+        sys.stdout.write(text)
+
+
+def register(cli: click.Group, sources: click.Group) -> None:
+    cli.add_command(export_cmd)
