@@ -149,7 +149,7 @@ def _print_hits(hits: list[dict]) -> None:
         date = (hit["published"] or "")[:10] or "----------"
         click.echo(click.style(f"[{hit['id']}] ", dim=True)
                    + click.style(hit["title"], bold=True))
-        click.echo(f"     {date}  {hit['source']}  {hit['url']}")
+        click.echo(f"     {date}  {hit['source']}  {hit['canonical_url'] or hit['url']}")
         if hit.get("snippet"):
             click.echo(f"     {hit['snippet']}")
         click.echo()

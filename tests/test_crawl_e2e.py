@@ -97,7 +97,7 @@ def test_search_and_show(crawled: dict, expected_pages: dict) -> None:
     assert [json.loads(x)["id"] for x in lines] == [h["id"] for h in hits]
     # the table format prints the title and URL
     table = run("--db", db, "search", page["title"]).output
-    assert page["title"] in table and top["url"] in table
+    assert page["title"] in table and top["canonical_url"] in table
 
 
 def test_show_by_url_and_unknown(crawled: dict) -> None:
