@@ -215,7 +215,11 @@ def next_check(now: datetime, interval: float, *, limits: IntervalLimits, hints:
     if hinted > delay:
         delay, reason = hinted, "hint"
     delay = max(jittered(delay, rng, jitter), 1.0)
-    return NextCheck(now + timedelta(seconds=delay), interval, delay, reason)
+    # whole seconds, as stored in the database (so the plan in memory equals the stored one)
+    at = now + timedelta(seconds=delay)
+    if at.microsecond:
+        at = at.replace(microsecond=0) + timedelta(seconds=1)
+    return NextCheck(at, interval, (at - now).total_seconds(), reason)
 
 
 def start_times(stored: Mapping[str, datetime | None], intervals: Mapping[str, float],

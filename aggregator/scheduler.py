@@ -76,6 +76,7 @@ def build_scheduler(daemon: Daemon) -> AsyncIOScheduler:
                                   timezone=UTC),
             args=(daemon, scheduler, name), id=name, name=f"check {name}",
             next_run_time=when, replace_existing=True,
+            max_instances=1, coalesce=True, misfire_grace_time=None,
         )
     return scheduler
 
@@ -89,11 +90,13 @@ async def _job(daemon: Daemon, scheduler: AsyncIOScheduler, name: str) -> None:
 
 
 async def serve(daemon: Daemon, *, grace: float = DEFAULT_GRACE,
-                install_signals: bool = True) -> int:
-    """Run until a signal (or ``daemon.stopping`` set by a caller of ``stopper``)."""
+                install_signals: bool = True, stop: asyncio.Event | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or until ``stop`` is set), then stop gracefully."""
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     loop = asyncio.get_running_loop()
     stopper = _Stopper(daemon)
+    if stop is not None:
+        stopper.event = stop
     if install_signals:
         stopper.install(loop)
     daemon.start()
@@ -106,6 +109,7 @@ async def serve(daemon: Daemon, *, grace: float = DEFAULT_GRACE,
     try:
         await stopper.event.wait()
     finally:
+        daemon.stopping = True
         scheduler.shutdown(wait=False)
         cancelled = await daemon.shutdown(grace)
         if daemon.log:
