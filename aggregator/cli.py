@@ -210,6 +210,69 @@ def _print_article(article: dict[str, Any], fmt: str) -> None:
                     click.echo(f"      “{a['text']}”")
 
 
+@cli.command("sources-of")
+@click.argument("ident", metavar="ID|URL")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_ctx
+def sources_of(obj: Context, ident: str, fmt: str) -> None:
+    """Follow an article's citations through stored articles to the earliest origin."""
+    from aggregator.store.trace import trace
+
+    with obj.store(create=False) as store:
+        article = store.article(ident)
+        if article is None:
+            raise click.ClickException(f"no stored article with id or URL {ident!r}")
+        root = trace(store, article["id"], tracking=_tracking(obj))
+    if fmt == "json":
+        click.echo(json.dumps(_trace_json(root), ensure_ascii=False, indent=2))
+        return
+    _print_trace(root, 0)
+    origins = [o for o in root.origins() if o is not root]
+    if origins:
+        click.echo()
+        for o in origins:
+            click.echo(f"Earliest stored origin: [{o.article_id}] {o.title} ({o.source}, "
+                       f"{(o.published or '')[:10] or 'undated'})")
+    else:
+        click.echo("\nNo cited article is stored; this is the earliest stored version.")
+
+
+def _tracking(obj: Context) -> tuple[str, ...] | None:
+    try:
+        return obj.settings().tracking_params
+    except AggregatorError:
+        return None
+
+
+def _trace_json(node: Any) -> dict[str, Any]:
+    return {
+        "id": node.article_id, "title": node.title, "source": node.source, "url": node.url,
+        "published": node.published,
+        "via": {k: node.via.get(k) for k in ("kind", "name", "role", "url")} if node.via
+        else None,
+        "cites": [_trace_json(c) for c in node.cites],
+        "unresolved": [{k: a.get(k) for k in ("kind", "name", "role", "url")}
+                       for a in node.unresolved],
+        "origins": [o.article_id for o in node.origins()],
+    }
+
+
+def _print_trace(node: Any, depth: int) -> None:
+    pad = "    " * depth
+    relation = ""
+    if node.via:
+        relation = f"{node.via.get('role') or node.via['kind']} {node.via['name']} -> "
+    date = (node.published or "")[:10] or "undated"
+    click.echo(f"{pad}{relation}[{node.article_id}] {node.title} ({node.source}, {date})")
+    for child in node.cites:
+        _print_trace(child, depth + 1)
+    for attr in node.unresolved:
+        role = attr.get("role") or attr["kind"]
+        where = f" <{attr['url']}>" if attr.get("url") else ""
+        click.echo(f"{pad}    {role} {attr['name']}{where} (not stored)")
+
+
 # -- extract ------------------------------------------------------------------------------
 @cli.command()
 @click.argument("target", metavar="FILE_OR_URL")

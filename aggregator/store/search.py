@@ -16,8 +16,9 @@ __all__ = ["SearchFilters", "search", "snippet"]
 SNIPPET_CHARS = 180
 
 
-def search(store: Store, query: str, filters: SearchFilters = SearchFilters()) -> list[dict]:
+def search(store: Store, query: str, filters: SearchFilters | None = None) -> list[dict]:
     """Articles matching ``query``, best first, as JSON-ready dicts with snippet and score."""
+    filters = filters or SearchFilters()
     parsed = parse_query(query)
     try:
         sql, params = probe_sql(parsed)
