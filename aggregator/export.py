@@ -163,7 +163,8 @@ def group_stories(
     items = []
     for key in order:
         group = groups[key]
-        lead = min(group, key=lambda a: (_date_key(a), a.get("id") or 0))
+        lead = min(group, key=lambda a: (a.get("duplicate_of") is not None, _date_key(a),
+                                         a.get("id") or 0))
         pool = members.get(key[1], group) if key[0] == "story" else group
         related = tuple(a for a in sorted(pool, key=_date_key) if a.get("id") != lead.get("id"))
         items.append(FeedItem(lead, related, grouped=key[0] == "story"))
@@ -445,3 +446,46 @@ def story_members(store: Store, story_ids: Iterable[int]) -> dict[int, list[dict
         for r in rows:
             out.setdefault(r["story_id"], []).append(r)
     return out
+
+
+# -- Datasette ------------------------------------------------------------------------------
+def datasette_metadata(database: str = "aggregator") -> dict[str, Any]:
+    """Datasette metadata for an aggregator database named ``database`` (the file's stem).
+
+    ``articles_fts`` is a standalone FTS5 table whose rowid is the article id and whose
+    columns hold folded text (``aggregator.search.normalize.index_text``), so Datasette is
+    told which table indexes ``articles`` (``fts_table``) and which column matches its rowid
+    (``fts_pk``): the search box and ``?_search=`` then work on the articles table. A
+    canned query ``search`` ranks with BM25 (title weighted) like ``aggregator search``.
+
+        python -c "import json, aggregator.export as e; print(json.dumps(
+            e.datasette_metadata('aggregator')))" > datasette.json
+        datasette aggregator.db -m datasette.json
+    """
+    return {
+        "title": "aggregator",
+        "databases": {
+            database: {
+                "tables": {
+                    "articles": {
+                        "fts_table": "articles_fts", "fts_pk": "id",
+                        "sort_desc": "published",
+                        "label_column": "title",
+                    },
+                    "articles_fts": {"hidden": True},
+                },
+                "queries": {
+                    "search": {
+                        "title": "Search articles (BM25, title weighted)",
+                        "sql": (
+                            "select a.id, a.title, a.source, a.published, a.canonical_url,"
+                            " snippet(articles_fts, 1, '[', ']', '…', 24) as snippet"
+                            " from articles_fts join articles a on a.id = articles_fts.rowid"
+                            " where articles_fts match :q"
+                            " order by bm25(articles_fts, 10.0, 1.0) limit 50"
+                        ),
+                    },
+                },
+            },
+        },
+    }

@@ -93,7 +93,6 @@ _PIXEL_MARK = "display:none"
 _IMG_TAG = re.compile(r"<img\b[^>]*>")
 _IFRAME = re.compile(r"<iframe\b([^>]*)>(.*?)</iframe>", re.DOTALL)
 _ATTR = re.compile(r'([a-z-]+)="([^"]*)"')
-_SRCSET_SPLIT = re.compile(r",\s+|,(?=\S)")
 
 
 def clean_text(value: object) -> str:
@@ -173,18 +172,39 @@ def _hidden_style(style: str) -> bool:
     )
 
 
+def _srcset_candidates(value: str) -> list[tuple[str, str]]:
+    """(url, descriptor) pairs, split as the HTML spec does: a URL is a run of non-space
+    characters (so ``data:x,y`` stays whole), descriptors run to the next comma."""
+    out: list[tuple[str, str]] = []
+    i, n = 0, len(value)
+    while i < n:
+        while i < n and (value[i].isspace() or value[i] == ","):
+            i += 1
+        start = i
+        while i < n and not value[i].isspace():
+            i += 1
+        url = value[start:i]
+        if not url:
+            break
+        descriptor = ""
+        if url.endswith(","):
+            url = url.rstrip(",")
+        else:
+            end = value.find(",", i)
+            end = n if end < 0 else end
+            descriptor = value[i:end].strip()
+            i = end + 1
+        out.append((url, descriptor))
+    return out
+
+
 def _srcset(value: str, base: str | None) -> str | None:
     out = []
-    for candidate in _SRCSET_SPLIT.split(value.strip()):
-        bits = candidate.strip().split()
-        if not bits:
-            continue
-        url = safe_url(bits[0], base, image=True)
+    for raw_url, raw_descriptor in _srcset_candidates(value):
+        url = safe_url(raw_url, base, image=True)
         if url is None or url.startswith("data:") or "," in url:
             continue
-        descriptor = bits[1] if len(bits) > 1 else ""
-        if descriptor and not re.fullmatch(r"\d+(?:\.\d+)?[wx]", descriptor):
-            descriptor = ""
+        descriptor = raw_descriptor if re.fullmatch(r"\d+(?:\.\d+)?[wx]", raw_descriptor) else ""
         out.append(f"{url} {descriptor}".strip())
     return ", ".join(out) or None
 
