@@ -102,7 +102,10 @@ def runner(mode: str) -> tuple[str, Callable[[Case], tuple[Attribution, ...]]]:
     from aggregator.extract.attribution import find_attributions
 
     def run_direct(case: Case) -> tuple[Attribution, ...]:
-        root = lxml.html.document_fromstring(case.html)
+        try:
+            root = lxml.html.document_fromstring(case.html.decode("utf-8"))
+        except UnicodeDecodeError:
+            root = lxml.html.document_fromstring(case.html)
         return find_attributions(root, None, case.url, [])
     return "direct", run_direct
 

@@ -24,7 +24,9 @@ _VERBS = (
     r"concluded|concludes|tweeted|posted|told|tells|put it|puts it|observed|observes|"
     r"suggested|suggests|pointed out|points out|stressed|stresses|joked|jokes|added that|"
     r"predicted|predicts|described|describes|boasted|promised|promises|revealed|reveals|"
-    r"went on|goes on|responded|responds|shared|shares|declared|declares|agreed|agrees"
+    r"went on|goes on|responded|responds|shared|shares|declared|declares|agreed|agrees|"
+    r"sagte|sagt|erklärte|erklärt|betonte|betont|meinte|meint|so|a déclaré|a dit|"
+    r"a expliqué|explique|déclare|ajoute|a ajouté|a confié"
 )
 _ROLE_WORDS = _words("""ceo cto cfo coo cmo president vice chairman chairwoman chair founder
 co-founder cofounder manager director head chief officer spokesperson spokesman spokeswoman
@@ -32,7 +34,9 @@ engineer photographer designer analyst editor editor-in-chief vp svp evp lead ex
 planner reviewer ambassador owner boss general senior product marketing representative rep
 professor researcher curator partner principal technician specialist developer architect
 leader coordinator commissioner minister secretary adviser advisor consultant expert
-correspondent reporter columnist writer author creator artist member chairperson""")
+correspondent reporter columnist writer author creator artist member chairperson sprecher
+sprecherin gründer gründerin geschäftsführer geschäftsführerin chef leiter leiterin fondateur
+fondatrice directeur directrice président présidente porte-parole""")
 
 _NAME_TOK = r"[A-Z][\w'’.-]*"
 _NAME = rf"{_NAME_TOK}(?:[ \t]+(?:{_NAME_TOK}|de|van|von|da|der|le|la|del|di|du|bin|al)){{0,5}}"
@@ -102,7 +106,8 @@ def _closes_single(text: str, j: int) -> bool:
 _AFTER_SAID_WHO = re.compile(
     rf"^[\s,;:—–-]*(?:(?:he|she|they)\s+)?(?:{_VERBS})\s+(?P<who>{_WHO})"
     r"(?=\s*(?:[,.;:!?)\n]|$|\s+(?:in|on|at|during|last|this|to|when|while|about|of|after|"
-    r"before|via|from|earlier|later|recently|yesterday|today|as|who|with)\b))")
+    r"before|via|from|earlier|later|recently|yesterday|today|as|who|with|au|à|aux|dans|"
+    r"gegenüber|im|am)\b))")
 _AFTER_WHO_SAID = re.compile(
     rf"^[\s,;:—–-]*(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}),)?\s+"
     rf"(?:(?:later|also|then|further|simply|recently|previously|once|has|had|had\s+previously)"
@@ -130,15 +135,20 @@ def _tokens(phrase: str) -> list[str]:
     return phrase.split()
 
 
+def _is_role(tok: str) -> bool:
+    t = re.sub(r"['’]s$", "", tok.lower().strip(",.()"))
+    return t in _ROLE_WORDS or t.split("-")[-1] in _ROLE_WORDS
+
+
 def parse_speaker(who: str, role: str | None, known: list[Speaker]) -> Speaker | None:
     """Split "Leica Camera CEO Matthias Harsch" into name and role; resolve pronouns."""
     who = clean_space(who).strip(" ,;:.")
     if role:
         role = clean_space(role).strip(" ,;:.")
-        if re.match(r"(?:who|which|that|when|while|as)\b", role, re.I):
+        if re.match(r"(?:who|which|that|when|while|as|and|but|adding)\b", role, re.I):
             role = None
     low = who.lower()
-    if low in ("he", "she", "they", "he also", "she also"):
+    if low in ("he", "she", "they", "he also", "she also", "il", "elle", "er", "sie"):
         return known[-1] if known else None
     toks = _tokens(who)
     if not toks:
@@ -149,20 +159,36 @@ def parse_speaker(who: str, role: str | None, known: list[Speaker]) -> Speaker |
     # find the last title word: name follows it
     last_role = -1
     for i, t in enumerate(toks):
-        if t.lower().strip(",.'’s") in _ROLE_WORDS or t.lower() in _ROLE_WORDS:
+        if _is_role(t):
             last_role = i
-    if last_role >= 0 and last_role < len(toks) - 1:
-        name_toks = toks[last_role + 1:]
-        title = " ".join(toks[:last_role + 1])
-        if all(_cap(t) for t in name_toks) and len(name_toks) <= 4:
-            name = " ".join(name_toks)
-            return _resolve(Speaker(name, role or title), known)
-        return None
     if last_role == len(toks) - 1:
         return None  # "the CEO", "Sony product manager": no name
-    if len(toks) > 5 or not all(_cap(t) or t in ("de", "van", "von", "da", "der", "le")
-                                for t in toks):
-        # "the camera's new sensor" etc.: take only a trailing capitalised run
+    if last_role < 0:
+        for i, t in enumerate(toks[:-1]):
+            if re.search(r"['’]s$", t):
+                last_role = i  # "Ricoh Imaging's Hiroki Tanaka"
+    if last_role >= 0:
+        name_toks = toks[last_role + 1:]
+        title = " ".join(toks[:last_role + 1])
+        title = re.sub(r"['’]s$", "", title) if not _is_role(toks[last_role]) else title
+        if all(_cap(t) for t in name_toks) and len(name_toks) <= 4:
+            return _resolve(Speaker(" ".join(name_toks), role or title), known)
+        return None
+    if not all(_cap(t) or t in ("de", "van", "von", "da", "der", "le") for t in toks):
+        # "Sugimoto's colleague Hiroshi Ota" was handled above; here take a trailing
+        # run of two or more capitalised words as the name
+        run: list[str] = []
+        for t in reversed(toks):
+            if not _cap(t):
+                break
+            run.insert(0, t)
+        if len(run) >= 2 and len(run) <= 4 and not any(t.lower() in CORP_WORDS for t in run):
+            rest = toks[:len(toks) - len(run)]
+            if rest and rest[-1].lower() in ("and", "or", "by", "with", "to", "from"):
+                return None
+            return _resolve(Speaker(" ".join(run), role or " ".join(rest) or None), known)
+        return None
+    if len(toks) > 5:
         return None
     if low in NOT_NAMES or toks[0].lower() in PRONOUNS or toks[0].lower() in NOT_NAMES:
         return None
@@ -170,8 +196,8 @@ def parse_speaker(who: str, role: str | None, known: list[Speaker]) -> Speaker |
 
 
 def _anonymous(toks: list[str]) -> Speaker | None:
-    caps = [t for t in toks[1:] if _cap(t) and t.lower() not in _ROLE_WORDS]
-    roles = [t for t in toks if t.lower().strip("'’s") in _ROLE_WORDS]
+    caps = [t for t in toks[1:] if _cap(t) and not _is_role(t)]
+    roles = [t for t in toks if _is_role(t)]
     if caps and roles and roles[-1].lower() in ("spokesperson", "spokesman", "spokeswoman",
                                                 "representative", "rep"):
         org = " ".join(caps)
@@ -228,7 +254,10 @@ def _attribute_after(rest: str, known: list[Speaker]) -> Speaker | None:
             return sp
     m = _AFTER_WHO_SAID.match(rest)
     if m:
-        return parse_speaker(m.group("who"), m.group("role"), known)
+        sp = parse_speaker(m.group("who"), m.group("role"), known)
+        if sp is None and m.group("role"):
+            sp = parse_speaker(m.group("role"), m.group("who"), known)
+        return sp
     m = _AFTER_ACCORDING.match(rest)
     if m:
         return parse_speaker(m.group("who"), None, known)
@@ -237,6 +266,9 @@ def _attribute_after(rest: str, known: list[Speaker]) -> Speaker | None:
 
 def _attribute_before(head: str, known: list[Speaker]) -> Speaker | None:
     head = head[-260:]
+    spans = sentences(head)
+    if spans and spans[-1][1] >= len(head.rstrip()) - 1:
+        head = head[spans[-1][0]:]
     m = _BEFORE_SAID_WHO.search(head)
     if m:
         sp = parse_speaker(m.group("who"), m.group("role"), known)
@@ -250,6 +282,11 @@ def _attribute_before(head: str, known: list[Speaker]) -> Speaker | None:
         sp = parse_speaker(_trim_lead(who), m.group("role"), known)
         if sp:
             return sp
+        if m.group("role"):
+            # "Leica's product manager for the Q line, Anna Keller, told ..."
+            sp = parse_speaker(m.group("role"), _trim_lead(who), known)
+            if sp:
+                return sp
     m = _BEFORE_AS.search(head)
     if m:
         return parse_speaker(_trim_lead(m.group("who")), None, known)
@@ -269,10 +306,45 @@ def _trim_lead(who: str) -> str:
     return " ".join(toks)
 
 
-def find_quotes(blocks: list[Block]) -> list[Found]:
-    """Quote rows from the body blocks, with speakers carried across paragraphs."""
+_MENTION = re.compile(rf"(?P<who>{_NAME})(?:,\s*(?P<role>[^,“”\"]{{2,90}}),)?\s+(?:{_VERBS})\b")
+
+
+def _mentions(text: str, known: list[Speaker]) -> None:
+    """People named as speaking outside quote marks ("Karbe says the factory ...")."""
+    for m in _MENTION.finditer(text):
+        who = m.group("who")
+        toks = who.split()
+        if toks and toks[0].lower() in _LEAD_WORDS | {"the", "a", "an"}:
+            who = " ".join(toks[1:])
+        if not who:
+            continue
+        sp = parse_speaker(who, m.group("role"), known)
+        if sp and _valid_name(sp.name) and sp.name.lower() not in NOT_NAMES:
+            known.append(sp)
+
+
+_FULLNAME = re.compile(r"\b([A-Z][\w'’-]+(?:\s+(?:de|van|von|da)?\s*[A-Z][\w'’-]+){1,2})\b")
+
+
+def _full_name(name: str, fullnames: list[str]) -> str:
+    if " " in name:
+        return name
+    for full in reversed(fullnames):
+        toks = full.split()
+        if len(toks) >= 2 and toks[-1] == name and toks[0] != name:
+            first = toks[0]
+            if first.lower() in NOT_NAMES or first.lower() in _LEAD_WORDS:
+                continue
+            return re.sub(r"^(?:The|A|An)\s+", "", full)
+    return name
+
+
+def find_quotes(blocks: list[Block], context: str = "") -> list[Found]:
+    """Quote rows from the body blocks, with speakers carried across paragraphs.
+    ``context`` is the body's whole text, used to turn a lone surname into a full name."""
     found: list[Found] = []
     known: list[Speaker] = []
+    fullnames = [m.group(1) for m in _FULLNAME.finditer(context)]
     carry: Speaker | None = None  # speaker whose quote runs on into the next paragraph
     intro: Speaker | None = None  # "X said:" at the end of the previous paragraph
     for block in blocks:
@@ -289,6 +361,7 @@ def find_quotes(blocks: list[Block]) -> list[Found]:
         for k, q in enumerate(spans):
             sp: Speaker | None = None
             after = text[q.end:]
+            _mentions(text[spans[k - 1].end if k > 0 else 0:q.start], known)
             nxt = spans[k + 1].start if k + 1 < len(spans) else len(text)
             sp = _attribute_after(text[q.end:nxt] if q.closed else "", known)
             if sp is None:
@@ -310,6 +383,7 @@ def find_quotes(blocks: list[Block]) -> list[Found]:
             sp = assigned[k]
             if sp is None or not _valid_name(sp.name) or not q.text:
                 continue
+            sp = Speaker(_full_name(sp.name, fullnames), sp.role)
             qtext = q.text.strip().rstrip(",")
             if len(qtext.split()) < 3 and not q.closed:
                 continue

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from aggregator.extract.attr_text import (
+    CORP_WORDS,
     NAME_AFTER,
     NAME_BEFORE,
     Block,
@@ -55,8 +56,8 @@ _PERSONAL_SUBJ = re.compile(r"(?:^|\s)(?:he|she|they|it|we|i)\s*$", re.I)
 _AFTER_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bfirst reported by\s+", re.I), "first reported by"),
     (re.compile(r"\bwas first reported (?:on|in|at)\s+", re.I), "first reported by"),
-    (re.compile(r"\b(?:as\s+)?(?:reported|revealed|spotted|noticed|published|uncovered|"
-                r"discovered|broken|scooped)\s+(?:first\s+)?by\s+", re.I), "reports"),
+    (re.compile(r"\b(?:as\s+)?(?:reported|revealed|spotted|noticed|uncovered|discovered|"
+                r"broken|scooped|seen|obtained|reviewed)\s+(?:first\s+)?by\s+", re.I), "reports"),
     (re.compile(r"\baccording to\s+(?:(?:a|an|the)\s+)?(?:(?:new|recent|latest|separate|"
                 r"leaked|exclusive)\s+)?(?:(?:report|story|article|post|filing|listing|"
                 r"document|survey|data|figures|leak|interview|video|statement)s?\s+"
@@ -69,7 +70,7 @@ _AFTER_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:in an|in a|during an|during a)\s+(?:recent\s+|exclusive\s+)?"
                 r"(?:interview|conversation|chat|podcast)\s+with\s+", re.I), "told"),
     (re.compile(r"(?:^|[\s(\[])(?:via|per)\s*:?\s+", re.I), "via"),
-    (re.compile(r"(?:^|[\s(\[])(?:h/t|hat[ -]tip|ht:)\s*(?::|to)?\s*", re.I), "h/t"),
+    (re.compile(r"(?:^|[\s(\[])(?:h/t|hat[ -]tip|ht(?=:))\s*(?::|to)?\s*", re.I), "h/t"),
     (re.compile(r"\bcit(?:ing|ed)\s+(?:(?:a|an|the)\s+)?(?:(?:report|story|article)s?\s+"
                 r"(?:by|from|in)\s+)?", re.I), "according to"),
     (re.compile(r"\b(?:originally|first)\s+(?:appeared|published|ran|posted)\s+"
@@ -121,6 +122,10 @@ def _name_after(text: str, pos: int, links: list[Link]) -> tuple[str, Link | Non
     """The name that starts at ``pos``: a link there, else a proper-name phrase."""
     m = re.match(r"\s*(?:the\s+)?", text[pos:], re.I)
     at = pos + (m.end() if m else 0)
+    d = _DESCRIPTOR.match(text, at)
+    if d and d.end() < len(text) and (text[d.end()].isupper() or any(
+            ln.start == d.end() for ln in links)):
+        at = d.end()
     for ln in links:
         if at - 6 <= ln.start <= at + 1 and ln.end > ln.start and ln.start >= pos - 1:
             name = ln.text
@@ -144,6 +149,9 @@ def _name_before(text: str, pos: int, links: list[Link]) -> tuple[str, Link | No
             if _MARKER.match(ln.text):
                 continue
             return tidy_name(ln.text), ln
+        if ln.start < end < ln.end and ln.end > ln.start:
+            # the link holds the verb too: "<a>DPReview noted</a>"
+            return tidy_name(text[ln.start:end]), ln
     m = NAME_BEFORE.search(head)
     if not m:
         return "", None
@@ -157,25 +165,49 @@ def _name_before(text: str, pos: int, links: list[Link]) -> tuple[str, Link | No
     return tidy_name(name), None
 
 
+_DESCRIPTOR = re.compile(
+    r"(?:(?:a|an|the)\s+)?(?:[A-Z][a-z]+\s+)?(?:[a-z-]+\s+){0,2}(?:daily|newspaper|paper|"
+    r"outlet|site|website|blog|magazine|publication|agency|broadcaster|network|channel|"
+    r"tabloid|weekly|journal|service|researcher|research firm|firm|leaker|forum|publisher|"
+    r"retailer|analyst|analysts|tracker|group|podcast|youtuber|vlogger|newsletter)\s+")
+
 _SENTENCE_STARTERS = _words("""yesterday today earlier meanwhile now however separately
 additionally also and but last this on in at as after before while""")
 
 
-def _ok_source(name: str, persons: set[str]) -> bool:
+def _ok_source(name: str, persons: set[str], own: tuple[str, ...], role: str = "") -> bool:
     if not plausible_name(name):
         return False
-    low = name.lower()
+    low = name.casefold()
+    squashed = re.sub(r"[\W_]+", "", low)
+    if any(squashed and (squashed == o or (len(squashed) > 5 and o.startswith(squashed)))
+           for o in own):
+        return False  # the page's own site ("told GearPulse")
+    if role == "h/t":
+        return True
     if low in persons or any(low == p.split()[-1] for p in persons if p):
         return False
     return not looks_like_person(name)
+
+
+def own_site_names(root_names: list[str], page_url: str) -> tuple[str, ...]:
+    """Squashed names of the page's own site: og:site_name, title suffix, host label."""
+    out = {re.sub(r"[\W_]+", "", n.casefold()) for n in root_names if n}
+    host = host_of(page_url)
+    if host:
+        parts = host.split(".")
+        out.add(re.sub(r"[\W_]+", "", (parts[-2] if len(parts) >= 2 else parts[0]).casefold()))
+    return tuple(o for o in out if len(o) >= 3)
 
 
 def _url_ok(ln: Link | None) -> str | None:
     return ln.href if ln is not None else None
 
 
-def find_sources(blocks: list[Block], persons: set[str], page_url: str) -> list[Found]:
-    """Source and press-release rows from the body blocks."""
+def find_sources(blocks: list[Block], persons: set[str], page_url: str,
+                 own: tuple[str, ...] = ()) -> list[Found]:
+    """Source and press-release rows from the body blocks. ``own``: squashed names of the
+    page's own site, never a source of itself."""
     found: list[Found] = []
     page_host = host_of(page_url)
     for block in blocks:
@@ -186,7 +218,7 @@ def find_sources(blocks: list[Block], persons: set[str], page_url: str) -> list[
             sent = text[s:e]
             links = [Link(ln.start - s, ln.end - s, ln.href, ln.text)
                      for ln in block.links if ln.start >= s and ln.end <= e]
-            rows = _sentence_sources(sent, links, persons)
+            rows = _sentence_sources(sent, links, persons, own)
             reporters = [r for r in rows if r.role in ("reports", "according to",
                                                         "first reported by", "source")]
             for r in rows:
@@ -210,12 +242,13 @@ def _is_furniture_text(text: str) -> bool:
     return bool(_FURNITURE.match(text.strip()))
 
 
-def _sentence_sources(sent: str, links: list[Link], persons: set[str]) -> list[Found]:
+def _sentence_sources(sent: str, links: list[Link], persons: set[str],
+                      own: tuple[str, ...]) -> list[Found]:
     rows: list[Found] = []
     taken: list[tuple[int, int]] = []
 
     def add(name: str, ln: Link | None, role: str, pos: int, span: tuple[int, int]) -> None:
-        if not _ok_source(name, persons):
+        if not _ok_source(name, persons, own, role):
             return
         url = _url_ok(ln)
         for r in rows:
@@ -277,9 +310,20 @@ def _sentence_sources(sent: str, links: list[Link], persons: set[str]) -> list[F
             continue
         # a quote's attribution ("… ," reported Bloomberg) is still a source; names
         # that are people are dropped by _ok_source
-        role = "first reported by" if verb.startswith("first") and verb.endswith(
+        role = "first reported by" if "first" in m.group().lower() and verb.endswith(
             ("reported", "revealed", "spotted")) else "reports"
         add(name, ln, role, max(0, m.start() - len(name)), (m.start() - len(name), m.end()))
+
+    # "Panasonic said in a statement that ..." (no recipient named): the organisation
+    for m in _STATEMENT_SUBJECT.finditer(sent):
+        if re.match(r"\s*(?:sent\s+)?to\s+[A-Z]", sent[m.end():]):
+            continue
+        name, ln = _name_before(sent, m.start(), links)
+        if not name or ln is not None:
+            continue
+        if " " in name and not any(w.lower() in CORP_WORDS for w in name.split()):
+            continue
+        add(name, ln, "statement", max(0, m.start() - len(name)), (m.start(), m.end()))
 
     for m in _RE_FIRST_TO_REPORT.finditer(sent):
         name, ln = _name_before(sent, m.start(), links)

@@ -25,7 +25,7 @@ from aggregator.extract.attr_quotes import (
     find_quotes,
     parse_speaker,
 )
-from aggregator.extract.attr_sources import Found, find_sources
+from aggregator.extract.attr_sources import Found, find_sources, own_site_names
 from aggregator.extract.attr_text import (
     Block,
     ClutterCache,
@@ -63,15 +63,33 @@ def find_attributions(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement |
             blocks.append(b)
     quoted_blocks, bq_rows = _blockquotes(blocks, body)
     prose = [b for b in blocks if id(b) not in quoted_blocks]
-    quotes = find_quotes(prose)
+    quotes = find_quotes(prose, clean_space(body.text_content()) if body is not None else "")
     found.extend(bq_rows)
     found.extend(quotes)
     persons = {f.name.casefold() for f in found if f.kind in ("author", "quote")}
     persons |= {f.name.casefold() for f in bq_rows}
-    found.extend(find_sources(prose, persons, url))
+    found.extend(find_sources(prose, persons, url, own_site_names(_site_names(root), url)))
     found.extend(find_embeds(root, url, cache, order))
     found.extend(find_credits(root, body, url, cache, order))
     return _finish(found)
+
+
+_TITLE_SPLIT = re.compile(r"\s+[|–—·:»-]\s+|\s+::\s+")
+
+
+def _site_names(root: lxml_html.HtmlElement) -> list[str]:
+    """The page's own site name(s), from og:site_name, application-name and the title."""
+    names: list[str] = []
+    for meta in root.iter("meta"):
+        key = (meta.get("property") or meta.get("name") or "").lower()
+        if key in ("og:site_name", "application-name", "twitter:site") and meta.get("content"):
+            names.append(meta.get("content", "").lstrip("@"))
+    title = root.find(".//title")
+    if title is not None and title.text:
+        parts = _TITLE_SPLIT.split(title.text.strip())
+        if len(parts) > 1 and len(parts[-1]) <= 40:
+            names.append(parts[-1])
+    return names
 
 
 def _in_embed(el: lxml_html.HtmlElement, stop: lxml_html.HtmlElement) -> bool:
