@@ -134,10 +134,8 @@ class Fetcher:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._allowed = parse_allowed(settings.allow_private)
-        limits = httpx.Limits(max_connections=settings.max_concurrency + 8,
-                              max_keepalive_connections=settings.max_concurrency,
-                              keepalive_expiry=15.0)
-        self._transport = transport or GuardedTransport(settings.allow_private, limits=limits)
+        self._transport = transport or GuardedTransport(
+            settings.allow_private, per_origin=max(2, settings.per_host_concurrency))
         self._client = httpx.AsyncClient(
             transport=self._transport, follow_redirects=False, trust_env=False,
             timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
@@ -363,7 +361,10 @@ class Fetcher:
         media, charset = _media_type(response.headers.get("content-type"))
         resp = _Response(url, status, response.headers, content_type=media, charset=charset)
         if not 200 <= status < 300:
-            return resp  # redirects, 304 and errors: the body is not read
+            # Redirects, 304 and errors: the body is not kept. A short one is read to its end
+            # so the connection can be reused; a long one is left (the connection is closed).
+            await self._drain(response)
+            return resp
         length = response.headers.get("content-length")
         if length and length.strip().isdigit() and int(length) > max_bytes:
             raise TooLarge(f"Content-Length {int(length)} over the {max_bytes} byte cap",
@@ -381,6 +382,17 @@ class Fetcher:
                     f"{accept}", url=str(url))
             resp.content_type = guessed
         return resp
+
+    @staticmethod
+    async def _drain(response: httpx.Response, limit: int = 65536) -> None:
+        seen = 0
+        try:
+            async for chunk in response.aiter_raw():
+                seen += len(chunk)
+                if seen > limit:
+                    return
+        except httpx.HTTPError:
+            return
 
     async def _load_robots(self, robots_url: str) -> tuple[int, bytes]:
         url = httpx.URL(robots_url)

@@ -15,6 +15,8 @@ Two layers:
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextlib
 import ipaddress
 import socket
 import typing
@@ -208,23 +210,114 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport, with its connection pool built on the GuardedBackend.
+_EXCEPTIONS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.ProxyError, httpx.ProxyError),
+)
 
+
+@contextlib.contextmanager
+def _httpx_errors() -> typing.Iterator[None]:
+    """Translate httpcore's exceptions into httpx's (what httpx's own transport does)."""
+    try:
+        yield
+    except Exception as exc:
+        for source, target in _EXCEPTIONS:
+            if isinstance(exc, source):
+                raise target(str(exc)) from exc
+        raise
+
+
+class _ResponseStream(httpx.AsyncByteStream):
+    def __init__(self, stream: typing.AsyncIterable[bytes]) -> None:
+        self._stream = stream
+
+    async def __aiter__(self) -> typing.AsyncIterator[bytes]:
+        with _httpx_errors():
+            async for part in self._stream:
+                yield part
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._stream, "aclose", None)
+        if aclose is not None:
+            with _httpx_errors():
+                await aclose()
+
+
+class GuardedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport whose connections all go through the GuardedBackend.
+
+    One small httpcore connection pool per origin: a poll of hundreds of hosts then costs
+    O(1) pool bookkeeping per request instead of scanning every idle connection. At most
+    ``max_origins`` pools are kept; the least recently used idle ones are closed.
     Proxies are never used (a proxy would connect on our behalf, past the guard).
     """
 
     def __init__(self, allow_private: Iterable[str] = (), *, resolver: Resolver | None = None,
-                 limits: httpx.Limits | None = None, verify: bool = True) -> None:
-        limits = limits or httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        super().__init__(limits=limits, verify=verify, trust_env=False)
+                 verify: bool = True, per_origin: int = 4, max_origins: int = 256,
+                 keepalive_expiry: float = 15.0) -> None:
         self.allowed = parse_allowed(allow_private)
         self.backend = GuardedBackend(self.allowed, resolver)
-        ssl_context = httpx.create_ssl_context(verify=verify, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=self.backend,
+        self._ssl = httpx.create_ssl_context(verify=verify, trust_env=False)
+        self._per_origin = per_origin
+        self._max_origins = max_origins
+        self._keepalive_expiry = keepalive_expiry
+        self._pools: collections.OrderedDict[tuple[bytes, bytes, int | None],
+                                             httpcore.AsyncConnectionPool] = (
+            collections.OrderedDict())
+
+    def _pool(self, key: tuple[bytes, bytes, int | None]) -> httpcore.AsyncConnectionPool:
+        pool = self._pools.get(key)
+        if pool is not None:
+            self._pools.move_to_end(key)
+            return pool
+        pool = httpcore.AsyncConnectionPool(
+            ssl_context=self._ssl, max_connections=None,
+            max_keepalive_connections=self._per_origin,
+            keepalive_expiry=self._keepalive_expiry, network_backend=self.backend,
         )
+        self._pools[key] = pool
+        return pool
+
+    async def _evict(self) -> None:
+        if len(self._pools) <= self._max_origins:
+            return
+        for key in list(self._pools)[: len(self._pools) - self._max_origins]:
+            pool = self._pools[key]
+            if all(conn.is_idle() for conn in pool.connections):
+                del self._pools[key]
+                await pool.aclose()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        url = request.url
+        pool = self._pool((url.raw_scheme, url.raw_host, url.port))
+        await self._evict()
+        req = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port,
+                             target=url.raw_path),
+            headers=request.headers.raw, content=request.stream, extensions=request.extensions,
+        )
+        with _httpx_errors():
+            resp = await pool.handle_async_request(req)
+        assert isinstance(resp.stream, typing.AsyncIterable)
+        return httpx.Response(status_code=resp.status, headers=resp.headers,
+                              stream=_ResponseStream(resp.stream), extensions=resp.extensions)
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), collections.OrderedDict()
+        for pool in pools:
+            await pool.aclose()
