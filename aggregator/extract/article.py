@@ -133,21 +133,30 @@ def _check_article(root: HtmlElement, meta: Metadata, body: BodyResult, text: st
         if not text:
             raise NoArticle("no article text found", url=url)
         raise NoArticle(f"too little article text ({len(text)} characters)", url=url)
-    if _looks_like_index(body):
+    if _looks_like_index(body, url):
         raise NoArticle("index page (list of article links)", url=url)
 
 
-def _looks_like_index(body: BodyResult) -> bool:
+def _looks_like_index(body: BodyResult, url: str) -> bool:
+    """Teaser lists: several headings that are links to other pages, little text each."""
     el = body.element
     if el is None:
         return False
-    teasers = el.xpath(".//article|.//h2[.//a]|.//h3[.//a]")
-    if len(teasers) < 4:
+    headings = el.xpath(".//h2|.//h3|.//h4")
+    linked = 0
+    for h in headings:
+        text_len = len(h.text_content().strip())
+        link_len = 0
+        for a in h.iter("a"):
+            href = (a.get("href") or "").strip()
+            if href and not href.startswith("#") and href.split("#")[0] != url:
+                link_len += len(a.text_content().strip())
+        if text_len and link_len >= 0.8 * text_len:
+            linked += 1
+    if linked < 4 or linked < 0.6 * len(headings):
         return False
-    headings = el.xpath(".//h2|.//h3")
-    linked = [h for h in headings if h.find(".//a") is not None]
-    return len(el.xpath(".//article")) >= 4 or (
-        len(linked) >= 4 and len(linked) >= 0.6 * max(1, len(headings)))
+    chars = sum(len(b.text) for b in body.blocks)
+    return chars / linked < 600
 
 
 def _summary(description: str | None, body: BodyResult) -> str | None:

@@ -45,8 +45,10 @@ def _class_id(el: HtmlElement) -> str:
 class Clutter:
     """Judges elements as clutter (memoized), from tag, role, visibility and class/id words."""
 
-    def __init__(self, drop: Iterable[HtmlElement] = (), keep: Iterable[HtmlElement] = ()):
+    def __init__(self, drop: Iterable[HtmlElement] = (), keep: Iterable[HtmlElement] = (),
+                 page_chars: int = 0):
         self._own: dict[HtmlElement, bool] = {}
+        self.page_chars = page_chars
         self._inside: dict[HtmlElement, bool] = {}
         for el in drop:
             self._own[el] = True
@@ -64,8 +66,7 @@ class Clutter:
         self._own[el] = verdict
         return verdict
 
-    @staticmethod
-    def _judge(el: HtmlElement) -> bool:
+    def _judge(self, el: HtmlElement) -> bool:
         tag = _tag(el)
         if not tag:
             return True  # comments, processing instructions
@@ -86,8 +87,20 @@ class Clutter:
             tokens = names.split()
             if any(hints.NEGATIVE.search(t) for t in tokens) and not any(
                     hints.POSITIVE.search(t) for t in tokens):
-                return True
+                return hints.STRONG_NEGATIVE.search(names) is not None or not self._holds_page(el)
         return False
+
+    def _holds_page(self, el: HtmlElement) -> bool:
+        """A layout wrapper whose class merely mentions a sidebar or nav: it holds most of the
+        page's text, with few links, so it cannot be clutter."""
+        if self.page_chars < 500:
+            return False
+        text = el.text_content()
+        chars = len(text) - text.count(" ")
+        if chars < 0.3 * self.page_chars:
+            return False
+        links = sum(len(a.text_content()) for a in el.iter("a"))
+        return links < 0.5 * len(text)
 
     def inside(self, el: HtmlElement) -> bool:
         """Is the element, or any ancestor, clutter?"""
@@ -132,26 +145,17 @@ class BodyResult:
 
 
 # --------------------------------------------------------------------------- scoring
+#
+# Every paragraph-like element with enough text and few links is "good text"; its weight is
+# credited to all its ancestors (G). A container's score is G minus ALPHA times the rest of
+# its text (T - G: menus, link lists, bylines, furniture). The best container is the smallest
+# one that holds the article's paragraphs without dragging in much else.
 
-_TAG_WEIGHT = {"div": 5, "article": 8, "section": 3, "main": 5, "pre": 3, "td": 3,
-               "blockquote": 3, "address": -3, "ol": -3, "ul": -3, "dl": -3, "dd": -3,
-               "dt": -3, "li": -3, "form": -3, "h1": -5, "h2": -5, "h3": -5, "h4": -5,
-               "h5": -5, "h6": -5, "th": -5, "header": -5, "footer": -10, "nav": -10}
-
-
-def _class_weight(el: HtmlElement) -> int:
-    names = _class_id(el)
-    if not names:
-        return 0
-    weight = 0
-    tokens = names.split()
-    if any(hints.NEGATIVE.search(t) for t in tokens):
-        weight -= 25
-    if any(hints.POSITIVE.search(t) for t in tokens):
-        weight += 25
-    if hints.BODY_HINT.search(names):
-        weight += 25
-    return weight
+#: Weight of non-paragraph text against paragraph text when choosing the container.
+ALPHA = 1.0
+#: Paragraphs shorter than this (characters) do not count as article text.
+MIN_PARAGRAPH = 25
+_NOT_TEXT = ("script", "style", "noscript", "template")
 
 
 def _text_of(el: HtmlElement) -> str:
@@ -171,95 +175,84 @@ def _own_text_len(el: HtmlElement) -> int:
     """Length of text directly inside el (not in child elements), for text-bearing divs."""
     total = len((el.text or "").strip())
     for child in el:
-        if _tag(child) in hints.BLOCK_TAGS:
+        tag = _tag(child)
+        if tag in hints.BLOCK_TAGS and tag != "br":
             return 0  # has block children: not a paragraph
-        total += len((child.tail or "").strip())
+        total += len((child.tail or "").strip()) + (
+            len(child.text_content().strip()) if tag in _INLINE_HTML or tag == "span" else 0)
     return total
 
 
-def score_candidates(root: HtmlElement, clutter: Clutter) -> dict[HtmlElement, float]:
-    scores: dict[HtmlElement, float] = {}
-    paras = root.xpath("//p|//pre|//td|//blockquote|//div[text()[normalize-space()]]"
-                       "|//section[text()[normalize-space()]]")
+def _chars(text: str) -> int:
+    return len(text) - text.count(" ") - text.count("\n") - text.count("\t")
+
+
+def good_text(root: HtmlElement, clutter: Clutter) -> dict[HtmlElement, float]:
+    """G for every ancestor of a good paragraph."""
+    credit: dict[HtmlElement, float] = {}
+    paras = root.xpath("//p|//pre|//td|//blockquote|//li|//div[text()[normalize-space()]]"
+                       "|//section[text()[normalize-space()]]|//article[text()[normalize-space()]]")
     for para in paras:
         tag = _tag(para)
-        if tag in ("div", "section"):
+        if tag in ("div", "section", "article"):
             length = _own_text_len(para)
-            if length < 25:
+            if length < MIN_PARAGRAPH:
                 continue
-            text = None
+            weight = float(length)
         else:
-            if tag == "td" and para.find(".//table") is not None:
-                continue
+            if tag in ("td", "li", "blockquote") and para.xpath(".//p|.//table|.//div|.//li"):
+                continue  # a container, its own paragraphs count
             text = _text_of(para)
             length = len(text)
-            if length < 25:
+            if length < MIN_PARAGRAPH or (tag == "li" and length < 80):
                 continue
+            density = _link_density(para, length)
+            if density > 0.5:
+                continue
+            weight = length * (1 - density)
         if clutter.inside(para):
             continue
-        commas = len(_COMMAS.findall(text)) if text is not None else 0
-        score = 1 + commas + min(length / 100, 3)
-        node = para.getparent() if tag not in ("div", "section", "td") else para
-        level = 0
-        while node is not None and level < 5:
-            if _tag(node) in ("html",):
-                break
-            if node not in scores:
-                scores[node] = _TAG_WEIGHT.get(_tag(node), 0) + _class_weight(node)
-            divider = 1 if level == 0 else 2 if level == 1 else level * 3
-            scores[node] += score / divider
+        node = para
+        while node is not None:
+            credit[node] = credit.get(node, 0.0) + weight
             node = node.getparent()
-            level += 1
+    return credit
+
+
+def _script_chars(root: HtmlElement) -> dict[HtmlElement, int]:
+    """Characters of script/style text credited to every ancestor (text_content counts them)."""
+    out: dict[HtmlElement, int] = {}
+    for el in root.iter(*_NOT_TEXT):
+        n = _chars(el.text_content())
+        node = el.getparent()
+        while node is not None:
+            out[node] = out.get(node, 0) + n
+            node = node.getparent()
+    return out
+
+
+def score_candidates(root: HtmlElement, clutter: Clutter) -> dict[HtmlElement, float]:
+    credit = good_text(root, clutter)
+    if not credit:
+        return {}
+    best_g = max(credit.values())
+    scripts = _script_chars(root)
+    scores: dict[HtmlElement, float] = {}
+    for el, g in credit.items():
+        if g < 0.4 * best_g or _tag(el) in ("p", "pre", "li", "td", "blockquote", "html"):
+            continue
+        total = _chars(el.text_content()) - scripts.get(el, 0)
+        rest = max(0.0, total - g)
+        scores[el] = g - ALPHA * rest
     return scores
 
 
-def _pick(scores: dict[HtmlElement, float]) -> tuple[HtmlElement | None, float]:
-    if not scores:
-        return None, 0.0
-    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:8]
-    best: HtmlElement | None = None
-    best_score = float("-inf")
-    for el, raw in ranked:
-        text_len = len(_text_of(el))
-        final = raw * (1 - _link_density(el, text_len))
-        if final > best_score:
-            best, best_score = el, final
-    return best, best_score
-
-
 def _hinted_body(root: HtmlElement, clutter: Clutter) -> HtmlElement | None:
-    """A container marked as the article body (itemprop=articleBody or a telling class)."""
+    """A container marked as the article body (itemprop=articleBody)."""
     for el in root.xpath('//*[@itemprop="articleBody" or @itemprop="articlebody"]'):
         if not clutter.inside(el):
             return el
     return None
-
-
-def choose_body(root: HtmlElement, clutter: Clutter,
-                rule_body: Sequence[HtmlElement] = ()) -> list[HtmlElement]:
-    """The element(s) holding the article, in document order."""
-    if rule_body:
-        return list(rule_body)
-    scores = score_candidates(root, clutter)
-    top, top_score = _pick(scores)
-    hinted = _hinted_body(root, clutter)
-    if hinted is not None and (
-            top is None or _contains(hinted, top) or _contains(top, hinted)) and (
-            top is None or len(_text_of(hinted)) >= 0.5 * len(_text_of(top))):
-        return [hinted]
-    if top is None:
-        body = root.find("body")
-        return [body] if body is not None else [root]
-    # Walk up while the parent clearly holds more article text than the top candidate.
-    parent = top.getparent()
-    while parent is not None and _tag(parent) not in ("body", "html"):
-        p_score = scores.get(parent, 0.0)
-        if p_score < top_score * 0.9 or clutter.own(parent):
-            break
-        if p_score > top_score:
-            top, top_score = parent, p_score
-        parent = parent.getparent()
-    return _with_siblings(top, top_score, scores, clutter)
 
 
 def _contains(outer: HtmlElement, inner: HtmlElement) -> bool:
@@ -271,30 +264,21 @@ def _contains(outer: HtmlElement, inner: HtmlElement) -> bool:
     return False
 
 
-def _with_siblings(top: HtmlElement, top_score: float, scores: dict[HtmlElement, float],
-                   clutter: Clutter) -> list[HtmlElement]:
-    parent = top.getparent()
-    if parent is None:
-        return [top]
-    threshold = max(10.0, top_score * 0.2)
-    top_names = top.get("class")
-    chosen: list[HtmlElement] = []
-    for sib in parent:
-        if sib is top:
-            chosen.append(sib)
-            continue
-        if not _tag(sib) or clutter.own(sib):
-            continue
-        bonus = top_score * 0.2 if top_names and sib.get("class") == top_names else 0.0
-        if scores.get(sib, 0.0) + bonus >= threshold:
-            chosen.append(sib)
-        elif _tag(sib) == "p":
-            text = _text_of(sib)
-            ld = _link_density(sib, len(text))
-            if (len(text) > 80 and ld < 0.25) or (
-                    0 < len(text) <= 80 and ld == 0 and re.search(r"\.( |$)", text)):
-                chosen.append(sib)
-    return chosen
+def choose_body(root: HtmlElement, clutter: Clutter,
+                rule_body: Sequence[HtmlElement] = ()) -> list[HtmlElement]:
+    """The element(s) holding the article, in document order."""
+    if rule_body:
+        return list(rule_body)
+    scores = score_candidates(root, clutter)
+    top = max(scores, key=scores.__getitem__) if scores else None
+    hinted = _hinted_body(root, clutter)
+    if hinted is not None and (top is None or _contains(hinted, top) or (
+            _contains(top, hinted) and scores.get(hinted, float("-inf")) >= 0.7 * scores[top])):
+        return [hinted]
+    if top is None:
+        body = root.find("body")
+        return [body] if body is not None else [root]
+    return [top]
 
 
 # --------------------------------------------------------------------------- walking
@@ -503,7 +487,9 @@ def sanitize(fragment: str) -> str:
 def extract_body(root: HtmlElement, base_url: str, *, title: str | None = None,
                  drop: Sequence[HtmlElement] = (),
                  rule_body: Sequence[HtmlElement] = ()) -> BodyResult:
-    clutter = Clutter(drop=drop, keep=rule_body)
+    body_el = root.find("body")
+    page_text = (body_el if body_el is not None else root).text_content()
+    clutter = Clutter(drop=drop, keep=rule_body, page_chars=len(page_text) - page_text.count(" "))
     containers = choose_body(root, clutter, rule_body)
     blocks = filter_blocks(walk_blocks(containers, clutter, base_url), title)
     element = containers[0] if len(containers) == 1 else containers[0].getparent()

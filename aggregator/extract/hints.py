@@ -41,6 +41,10 @@ NEGATIVE = re.compile(
     re.I,
 )
 
+#: Negative words that hold even on an element holding most of the page's text.
+STRONG_NEGATIVE = re.compile(r"comment|disqus|cookie|consent|gdpr|newsletter|outbrain|taboola",
+                             re.I)
+
 #: Class/id words that mark the article; they protect a negative match on the same element.
 POSITIVE = re.compile(
     r"article|^body|-body|body-|content|entry|hentry|h-entry|^main|main-|^post$|post-?body|"

@@ -1,0 +1,321 @@
+"""Body and metadata extraction, ours against trafilatura (and optionally readability-lxml).
+
+    python bench/extraction.py --dataset ../shared/extraction-dev/readability [--limit N]
+    python bench/extraction.py --dataset ../shared/extraction-dev/trafilatura [--readability]
+
+Layouts: ``test-pages/<case>/{source.html,expected.html,expected-metadata.json}`` (readability
+set; body metric: 4-token shingles, per-page P/R averaged) or ``evaldata.json`` with
+``cache/``/``eval/`` (trafilatura set; snippet metric, micro P/R). All tools get the same
+page bytes in the same run. Prints a table; needs the dataset, so it is not part of the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+import tracemalloc
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aggregator.errors import NoArticle  # noqa: E402
+from aggregator.extract import extract_article  # noqa: E402
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_WS = re.compile(r"\s+")
+FAKE_URL = "http://fakehost/test/page.html"
+
+
+@dataclass
+class Case:
+    name: str
+    url: str
+    html: bytes
+    reference: str | None = None  # readability: expected plain text
+    with_: list[str] = field(default_factory=list)
+    without: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- datasets
+
+def load_cases(path: Path, limit: int | None) -> tuple[str, list[Case]]:
+    if (path / "test-pages").is_dir():
+        return "readability", _readability_cases(path / "test-pages", limit)
+    if (path / "evaldata.json").is_file():
+        return "trafilatura", _trafilatura_cases(path, limit)
+    raise SystemExit(f"{path}: neither test-pages/ nor evaldata.json found")
+
+
+def _readability_cases(root: Path, limit: int | None) -> list[Case]:
+    import lxml.html
+
+    cases = []
+    for case_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        source = case_dir / "source.html"
+        expected = case_dir / "expected.html"
+        if not source.is_file() or not expected.is_file():
+            continue
+        ref_root = lxml.html.fromstring(expected.read_bytes().decode("utf-8", "replace"))
+        meta_file = case_dir / "expected-metadata.json"
+        meta = json.loads(meta_file.read_text("utf-8")) if meta_file.is_file() else {}
+        cases.append(Case(case_dir.name, FAKE_URL, source.read_bytes(),
+                          reference=ref_root.text_content(), meta=meta))
+        if limit and len(cases) >= limit:
+            break
+    return cases
+
+
+def _trafilatura_cases(root: Path, limit: int | None) -> list[Case]:
+    data = json.loads((root / "evaldata.json").read_text("utf-8"))
+    cases = []
+    for url, item in data.items():
+        name = item["file"]
+        file = root / "cache" / name
+        if not file.is_file():
+            file = root / "eval" / name
+        if not file.is_file():
+            continue
+        cases.append(Case(name, url, file.read_bytes(), with_=list(item.get("with") or []),
+                          without=list(item.get("without") or [])))
+        if limit and len(cases) >= limit:
+            break
+    return cases
+
+
+# --------------------------------------------------------------------------- tools
+
+def ours(case: Case) -> str:
+    try:
+        return extract_article(case.html, case.url).text
+    except NoArticle:
+        return ""
+
+
+def ours_full(case: Case):  # noqa: ANN201 - Article or None
+    try:
+        return extract_article(case.html, case.url)
+    except NoArticle:
+        return None
+
+
+def trafilatura_tool(case: Case) -> str:
+    import trafilatura
+
+    return trafilatura.extract(case.html, url=case.url) or ""
+
+
+def readability_tool(case: Case) -> str:
+    import lxml.html
+    from readability import Document
+
+    try:
+        summary = Document(case.html).summary(html_partial=True)
+        return lxml.html.fromstring(summary).text_content() if summary.strip() else ""
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+# --------------------------------------------------------------------------- metrics
+
+def _shingles(text: str) -> Counter:
+    tokens = _TOKEN.findall(text.lower())
+    return Counter(tuple(tokens[i:i + 4]) for i in range(len(tokens) - 3))
+
+
+def shingle_scores(outputs: list[str], cases: list[Case]) -> tuple[float, float, float]:
+    precisions, recalls = [], []
+    for out, case in zip(outputs, cases, strict=True):
+        pred, ref = _shingles(out), _shingles(case.reference or "")
+        tp = sum((pred & ref).values())
+        fp = sum(pred.values()) - tp
+        fn = sum(ref.values()) - tp
+        if not pred:
+            precisions.append(1.0 if not ref else 0.0)
+        else:
+            precisions.append(tp / (tp + fp))
+        recalls.append(1.0 if not ref else tp / (tp + fn))
+    p, r = statistics.fmean(precisions), statistics.fmean(recalls)
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def snippet_scores(outputs: list[str], cases: list[Case]) -> tuple[float, float, float]:
+    tp = fp = fn = 0
+    for out, case in zip(outputs, cases, strict=True):
+        text = _WS.sub(" ", out)
+        for snippet in case.with_:
+            if _WS.sub(" ", snippet).strip() in text:
+                tp += 1
+            else:
+                fn += 1
+        for snippet in case.without:
+            if _WS.sub(" ", snippet).strip() in text:
+                fp += 1
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+# --------------------------------------------------------------------------- running
+
+@dataclass
+class Run:
+    name: str
+    outputs: list[str]
+    times: list[float]
+    peak_kib: float = 0.0
+
+
+def run_tool(name: str, tool: Callable[[Case], str], cases: list[Case]) -> Run:
+    outputs, times = [], []
+    for case in cases:
+        start = time.perf_counter()
+        outputs.append(tool(case))
+        times.append(time.perf_counter() - start)
+    return Run(name, outputs, times)
+
+
+def peak_memory(tool: Callable[[Case], str], cases: list[Case]) -> float:
+    """Peak traced Python heap (KiB) while extracting one page at a time: the max over pages."""
+    peak = 0
+    for case in cases:
+        tracemalloc.start()
+        tool(case)
+        peak = max(peak, tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    return peak / 1024
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def print_body_table(kind: str, runs: list[Run], cases: list[Case]) -> None:
+    score = shingle_scores if kind == "readability" else snippet_scores
+    print(f"\nBody text, {kind} set, {len(cases)} pages")
+    print("| tool | P | R | F1 | empty | docs/s | median ms | p95 ms | peak KiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for run in runs:
+        p, r, f = score(run.outputs, cases)
+        empty = sum(1 for o in run.outputs if not o.strip())
+        total = sum(run.times)
+        print(f"| {run.name} | {p:.3f} | {r:.3f} | {f:.3f} | {empty} | "
+              f"{len(cases) / total:.1f} | {statistics.median(run.times) * 1000:.1f} | "
+              f"{_pct(run.times, 0.95) * 1000:.1f} | {run.peak_kib:.0f} |")
+
+
+# --------------------------------------------------------------------------- metadata
+
+def _norm_title(text: str | None) -> str:
+    return _WS.sub(" ", text or "").strip()
+
+
+_NAME_STOP = {"by", "and", "von", "par", "und", "the"}
+
+
+def _name_tokens(text: str) -> set[str]:
+    return {t for t in _TOKEN.findall(text.lower()) if t not in _NAME_STOP}
+
+
+def _date_match(expected: str, got) -> bool:  # noqa: ANN001
+    from aggregator.extract.dates import parse_date
+
+    want = parse_date(expected)
+    if want is None or got is None:
+        return False
+    if re.search(r"T\d|\d:\d", expected):
+        return want == got
+    return want.date() == got.date()
+
+
+def print_metadata_table(cases: list[Case]) -> None:
+    import trafilatura
+
+    rows = {"ours": [0, 0, 0], "trafilatura": [0, 0, 0]}
+    n_title = n_author = n_date = 0
+    for case in cases:
+        meta = case.meta
+        if not meta:
+            continue
+        article = ours_full(case)
+        doc = trafilatura.bare_extraction(case.html, url=case.url, with_metadata=True)
+        tr = {"title": getattr(doc, "title", None), "author": getattr(doc, "author", None),
+              "date": getattr(doc, "date", None)} if doc is not None else {}
+        got = {
+            "ours": (article.title if article else None,
+                     ", ".join(article.authors) if article else "",
+                     article.published if article else None),
+            "trafilatura": (tr.get("title"), tr.get("author") or "", tr.get("date")),
+        }
+        if meta.get("title"):
+            n_title += 1
+        if meta.get("byline"):
+            n_author += 1
+        if meta.get("publishedTime"):
+            n_date += 1
+        for tool, (title, authors, date) in got.items():
+            if meta.get("title") and _norm_title(title) == _norm_title(meta["title"]):
+                rows[tool][0] += 1
+            if meta.get("byline") and authors and _name_tokens(authors) == _name_tokens(
+                    meta["byline"]):
+                rows[tool][1] += 1
+            if meta.get("publishedTime"):
+                if isinstance(date, str):
+                    from aggregator.extract.dates import parse_date
+
+                    date = parse_date(date)
+                if _date_match(meta["publishedTime"], date):
+                    rows[tool][2] += 1
+    print(f"\nMetadata vs expected-metadata.json ({len(cases)} pages)")
+    print(f"| tool | title exact ({n_title}) | author where byline ({n_author}) | "
+          f"published ({n_date}) |")
+    print("|---|---|---|---|")
+    for tool, (t, a, d) in rows.items():
+        print(f"| {tool} | {t / max(n_title, 1):.1%} | {a / max(n_author, 1):.1%} | "
+              f"{d / max(n_date, 1):.1%} |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", required=True, type=Path)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--readability", action="store_true", help="also run readability-lxml")
+    parser.add_argument("--no-memory", action="store_true", help="skip the memory pass")
+    parser.add_argument("--no-metadata", action="store_true", help="skip the metadata table")
+    parser.add_argument("--only-ours", action="store_true", help="skip the other tools")
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    import logging
+
+    logging.disable(logging.CRITICAL)
+
+    kind, cases = load_cases(args.dataset, args.limit)
+    tools: list[tuple[str, Callable[[Case], str]]] = [("ours", ours)]
+    if not args.only_ours:
+        tools.append(("trafilatura", trafilatura_tool))
+        if args.readability:
+            tools.append(("readability-lxml", readability_tool))
+    for _, tool in tools:  # warm up imports and caches outside the timings
+        tool(cases[0])
+    runs = [run_tool(name, tool, cases) for name, tool in tools]
+    if not args.no_memory:
+        for run, (_, tool) in zip(runs, tools, strict=True):
+            run.peak_kib = peak_memory(tool, cases[:200])
+    print_body_table(kind, runs, cases)
+    if not args.no_memory:
+        print("peak KiB: largest traced Python heap while extracting one page (first 200 pages)")
+    if kind == "readability" and not args.no_metadata and not args.only_ours:
+        print_metadata_table(cases)
+
+
+if __name__ == "__main__":
+    main()
