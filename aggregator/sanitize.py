@@ -242,11 +242,6 @@ def sanitize_html(html: str | None, base_url: str | None = None) -> str:
         url_schemes={"http", "https", "mailto", "data", "about"},
         strip_comments=True,
         link_rel=LINK_REL,
-        set_tag_attribute_values={
-            "iframe": {"sandbox": IFRAME_SANDBOX, "referrerpolicy": "no-referrer",
-                       "loading": "lazy"},
-            "img": {"referrerpolicy": "no-referrer", "loading": "lazy"},
-        },
     )
     cleaned = _IMG_TAG.sub(_keep_image, cleaned)
     return _IFRAME.sub(_keep_iframe, cleaned).strip()
@@ -262,8 +257,12 @@ def _keep_image(m: re.Match[str]) -> str:
     if (attrs.get("style") == _PIXEL_MARK or src == "about:pixel" or not src
             or (attrs.get("width") == "0" and attrs.get("height") == "0")):
         return ""
-    return m.group(0)
+    # added here rather than by nh3 (whose added attributes come in hash order): stable output
+    return m.group(0)[:-1] + ' referrerpolicy="no-referrer" loading="lazy">'
 
 
 def _keep_iframe(m: re.Match[str]) -> str:
-    return m.group(0) if 'src="https://' in m.group(1) else ""
+    if 'src="https://' not in m.group(1):
+        return ""
+    return (f'<iframe{m.group(1)} sandbox="{IFRAME_SANDBOX}" referrerpolicy="no-referrer"'
+            f' loading="lazy"></iframe>')

@@ -1,0 +1,243 @@
+"""The feed/API server over real HTTP on loopback (httpx): routes, content types, 304s,
+JSON errors, 400s for bad parameters, and cursor pagination while articles are added."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+import httpx
+import pytest
+from lxml import etree
+from outputs_data import article, assert_inert_html, make_store, save
+
+from aggregator.serve import FeedServer
+from aggregator.store import Store
+
+STRICT = etree.XMLParser(recover=False, resolve_entities=False, no_network=True)
+
+
+@pytest.fixture()
+def served(tmp_path: Path):
+    store = make_store(tmp_path)
+    with FeedServer(store.path, "127.0.0.1", 0) as server, \
+            httpx.Client(base_url=server.base_url, timeout=10, trust_env=False) as client:
+        yield server, client, store
+    store.close()
+
+
+@pytest.mark.parametrize("path, ctype", [
+    ("/feeds/all.atom", "application/atom+xml"),
+    ("/feeds/all.rss", "application/rss+xml"),
+    ("/feeds/all.json", "application/feed+json"),
+    ("/feeds/magazine.atom", "application/atom+xml"),
+    ("/feeds/search.rss?q=sensor", "application/rss+xml"),
+    ("/api/articles", "application/json"),
+    ("/api/articles/1", "application/json"),
+    ("/api/stories", "application/json"),
+    ("/api/stories/1", "application/json"),
+    ("/api/sources", "application/json"),
+    ("/", "application/json"),
+])
+def test_routes_and_content_types(served, path: str, ctype: str) -> None:
+    _, client, _ = served
+    r = client.get(path)
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == ctype + "; charset=utf-8"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["etag"].startswith('"')
+    assert "last-modified" in r.headers
+    if ctype.endswith("xml"):
+        etree.fromstring(r.content, STRICT)
+        assert not feedparser.parse(r.content).bozo
+    else:
+        json.loads(r.content)
+    head = client.head(path)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["etag"] == r.headers["etag"]
+
+
+def test_feeds_group_stories_unless_all(served) -> None:
+    _, client, _ = served
+    grouped = feedparser.parse(client.get("/feeds/all.atom").content)
+    every = feedparser.parse(client.get("/feeds/all.atom?all=1").content)
+    assert len(grouped.entries) == 4 and len(every.entries) == 6
+    mag = feedparser.parse(client.get("/feeds/magazine.json").content)
+    feed = json.loads(client.get("/feeds/magazine.json").content)
+    assert {i["_aggregator"]["source"] for i in feed["items"]} == {"magazine"}
+    assert feed["title"] == "aggregator: Lens & Light <Magazine>"
+    assert mag is not None
+    search = json.loads(client.get("/feeds/search.json", params={"q": "lens roundup"}).content)
+    assert [i["title"] for i in search["items"]] == ["Lens roundup for spring"]
+    limited = feedparser.parse(client.get("/feeds/all.rss?limit=2").content)
+    assert len(limited.entries) == 2
+
+
+def test_conditional_get(served) -> None:
+    _, client, store = served
+    r = client.get("/feeds/all.atom")
+    etag, last = r.headers["etag"], r.headers["last-modified"]
+    again = client.get("/feeds/all.atom", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+    assert client.get("/feeds/all.atom", headers={"If-None-Match": f'W/{etag}, "x"'}
+                      ).status_code == 304
+    assert client.get("/feeds/all.atom", headers={"If-Modified-Since": last}).status_code == 304
+    assert client.get("/feeds/all.atom", headers={"If-None-Match": '"other"'}).status_code == 200
+    assert client.get("/feeds/all.atom", headers={"If-Modified-Since": "yesterday-ish"}
+                      ).status_code == 200
+    # a new article changes both validators
+    save(store, article(40, source="magazine"), "magazine",
+         fetched=datetime(2026, 4, 11, 8, 0, tzinfo=UTC))
+    changed = client.get("/feeds/all.atom", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert client.get("/feeds/all.atom", headers={"If-Modified-Since": last}).status_code == 200
+    assert changed.headers["last-modified"] == "Sat, 11 Apr 2026 08:00:00 GMT"
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/api/articles?limit=0", 400),
+    ("/api/articles?limit=501", 400),
+    ("/api/articles?limit=abc", 400),
+    ("/api/articles?limit=1&limit=2", 400),
+    ("/api/articles?since_id=-1", 400),
+    ("/api/articles?since_id=99999999999999999999", 400),
+    ("/api/articles?since_id=%F0%9F%93%B7", 400),
+    ("/api/articles?q=%FF", 400),
+    ("/api/articles?q=-only", 400),
+    ("/api/articles?q=%22", 400),
+    ("/api/articles/abc", 400),
+    ("/api/articles/999", 404),
+    ("/api/stories/abc", 400),
+    ("/api/stories/99", 404),
+    ("/feeds/search.atom", 400),
+    ("/feeds/search.atom?q=", 400),
+    ("/feeds/all.atom?all=maybe", 400),
+    ("/feeds/all.atom?since=notadate", 400),
+    ("/feeds/all.atom?limit=-3", 400),
+    ("/feeds/nosuchsource.rss", 404),
+    ("/feeds/all.xml", 404),
+    ("/nothing/here", 404),
+    ("/api/articles/%ZZ", 400),
+])
+def test_errors_are_json(served, path: str, status: int) -> None:
+    _, client, _ = served
+    r = client.get(path)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"] == "application/json; charset=utf-8"
+    body = r.json()
+    assert body["error"]["status"] == status and body["error"]["message"]
+
+
+def test_method_not_allowed(served) -> None:
+    _, client, _ = served
+    r = client.post("/api/articles", content=b"{}")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
+    assert r.json()["error"]["status"] == 405
+
+
+def test_article_and_story_api(served) -> None:
+    _, client, store = served
+    art = client.get("/api/articles/1").json()
+    assert art["id"] == 1 and art["story_id"] == 1 and art["source"] == "magazine"
+    assert 'href="https://magazine.example/about"' in art["content_html"]
+    story = client.get("/api/stories/1").json()
+    assert story["articles"] == 3 and [m["id"] for m in story["members"]] == [1, 2, 3]
+    stories = client.get("/api/stories").json()
+    assert [s["id"] for s in stories["stories"]] == [1] and stories["has_more"] is False
+    sources = client.get("/api/sources").json()["sources"]
+    assert {s["name"] for s in sources} == {"camerablog", "magazine", "wire"}
+    assert all(s["health"]["status"] == "never-checked" for s in sources)
+    store.record_source_check("wire", now=datetime(2026, 4, 12, tzinfo=UTC), status=503,
+                              ok=False, error="http: 503")
+    store.record_error(source="wire", url="https://wire.example/rss.xml", kind="http",
+                       message="503", now=datetime(2026, 4, 12, tzinfo=UTC))
+    wire = next(s for s in client.get("/api/sources").json()["sources"] if s["name"] == "wire")
+    assert wire["health"]["status"] == "failing"
+    assert wire["health"]["error_streak"] == 1 and wire["health"]["errors_recorded"] == 1
+    assert wire["last_status"] == 503
+
+
+def test_xss_inert_over_http(served) -> None:
+    _, client, _ = served
+    xss_id = next(a["id"] for a in client.get("/api/articles").json()["articles"]
+                  if "Kestrel K-9" in a["title"])
+    r = client.get(f"/api/articles/{xss_id}")
+    assert "<" not in r.text  # JSON text escapes markup characters
+    assert_inert_html(r.json()["content_html"], "api content_html")
+    assert r.headers["content-security-policy"].startswith("default-src 'none'")
+    for path in ("/feeds/all.atom", "/feeds/all.rss"):
+        root = etree.fromstring(client.get(path).content, STRICT)
+        assert not root.xpath("//*[local-name()='script' or local-name()='svg']")
+        for node in root.xpath("//*[local-name()='content' or local-name()='description']"):
+            assert_inert_html(node.text or "", path)
+    for item in client.get("/feeds/all.json").json()["items"]:
+        assert_inert_html(item["content_html"], "json feed")
+
+
+def test_pagination_never_skips_or_repeats_while_articles_arrive(served, tmp_path) -> None:
+    _, client, store = served
+    writer = Store.open(store.path)  # a second connection, like a crawl in another process
+    stop = threading.Event()
+    added: list[int] = []
+
+    def crawl() -> None:
+        n = 100
+        while not stop.is_set() and n < 160:
+            added.append(save(writer, article(n, source="wire"), "wire"))
+            n += 1
+
+    seen: list[int] = []
+    cursor = 0
+    thread = threading.Thread(target=crawl)
+    thread.start()
+    try:
+        for _ in range(200):
+            page = client.get("/api/articles", params={"since_id": cursor, "limit": 3}).json()
+            ids = [a["id"] for a in page["articles"]]
+            seen.extend(ids)
+            assert page["next_since_id"] == (ids[-1] if ids else cursor)
+            cursor = page["next_since_id"]
+            # also insert between pages, from this thread
+            if len(seen) % 9 == 0:
+                added.append(save(writer, article(1000 + len(seen), source="magazine"),
+                                  "magazine"))
+            if not page["has_more"] and not thread.is_alive():
+                break
+    finally:
+        stop.set()
+        thread.join()
+    # drain what is left after the writers stopped
+    while True:
+        page = client.get("/api/articles", params={"since_id": cursor, "limit": 50}).json()
+        seen.extend(a["id"] for a in page["articles"])
+        cursor = page["next_since_id"]
+        if not page["has_more"]:
+            break
+    writer.close()
+    all_ids = [r["id"] for r in store._all("SELECT id FROM articles ORDER BY id")]
+    assert seen == all_ids  # every article exactly once, in order
+    assert len(seen) == len(set(seen))
+    assert set(added) <= set(seen)
+
+
+def test_pagination_with_filters(served) -> None:
+    _, client, _ = served
+    page = client.get("/api/articles", params={"source": "magazine", "limit": 1}).json()
+    assert page["has_more"] and page["articles"][0]["source"] == "magazine"
+    nxt = httpx.get(page["next"], trust_env=False).json()
+    assert [a["source"] for a in nxt["articles"]] == ["magazine"]
+    assert nxt["articles"][0]["id"] > page["articles"][0]["id"]
+    hits = client.get("/api/articles", params={"q": "interview"}).json()
+    assert [a["title"] for a in hits["articles"]] == ["Interview: Ines Varga of Kestrel"]
+    both = client.get("/api/articles?source=magazine&source=wire").json()
+    assert {a["source"] for a in both["articles"]} == {"magazine", "wire"}
+
+
+def test_missing_database_is_503(tmp_path: Path) -> None:
+    with FeedServer(str(tmp_path / "none.db"), "127.0.0.1", 0) as server:
+        r = httpx.get(server.base_url + "/api/articles", trust_env=False)
+    assert r.status_code == 503 and r.json()["error"]["status"] == 503
