@@ -25,9 +25,11 @@ _VERBS = (
     r"suggested|suggests|pointed out|points out|stressed|stresses|joked|jokes|added that|"
     r"predicted|predicts|described|describes|boasted|promised|promises|revealed|reveals|"
     r"went on|goes on|responded|responds|shared|shares|declared|declares|agreed|agrees|"
-    r"sagte|sagt|erklärte|erklärt|betonte|betont|meinte|meint|so|a déclaré|a dit|"
+    r"sagte|sagt|erklärte|erklärt|betonte|betont|meinte|meint|a déclaré|a dit|"
     r"a expliqué|explique|déclare|ajoute|a ajouté|a confié"
 )
+# verbs that may come before the speaker ("said Harsch"); "told X" names the listener
+_VERBS_FIRST = "|".join(v for v in _VERBS.split("|") if v not in ("told", "tells"))
 _ROLE_WORDS = _words("""ceo cto cfo coo cmo president vice chairman chairwoman chair founder
 co-founder cofounder manager director head chief officer spokesperson spokesman spokeswoman
 engineer photographer designer analyst editor editor-in-chief vp svp evp lead executive
@@ -104,7 +106,7 @@ def _closes_single(text: str, j: int) -> bool:
 # ---------------------------------------------------------------------------- attribution
 
 _AFTER_SAID_WHO = re.compile(
-    rf"^[\s,;:—–-]*(?:(?:he|she|they)\s+)?(?:{_VERBS})\s+(?P<who>{_WHO})"
+    rf"^[\s,;:—–-]*(?:{_VERBS_FIRST})\s+(?P<who>{_WHO})"
     r"(?=\s*(?:[,.;:!?)\n]|$|\s+(?:in|on|at|during|last|this|to|when|while|about|of|after|"
     r"before|via|from|earlier|later|recently|yesterday|today|as|who|with|au|à|aux|dans|"
     r"gegenüber|im|am)\b))")
@@ -120,9 +122,13 @@ _BEFORE_WHO_SAID = re.compile(
     rf"(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}),)?\s+(?:(?:later|also|then|once|"
     rf"has|had|simply|recently)\s+)?(?:{_VERBS})\b(?P<tail>[^“”\"„«]{{0,80}}?)[,:]?\s*$")
 _BEFORE_SAID_WHO = re.compile(
-    rf"\b(?:{_VERBS})\s+(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}))?[,:]\s*$")
+    rf"\b(?:{_VERBS_FIRST})\s+(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}))?[,:]\s*$")
 _BEFORE_AS = re.compile(rf"\b(?:as|in the words of)\s+(?P<who>{_WHO})\s*(?:(?:{_VERBS})"
                         r"\b[^“”\"]{0,30})?[,:]\s*$", re.I)
+
+
+PRONOUN = "\x00pronoun"  # "he said" before anyone was named
+THE_COMPANY = "\x00company"  # "the company said"
 
 
 @dataclass
@@ -149,10 +155,13 @@ def parse_speaker(who: str, role: str | None, known: list[Speaker]) -> Speaker |
             role = None
     low = who.lower()
     if low in ("he", "she", "they", "he also", "she also", "il", "elle", "er", "sie"):
-        return known[-1] if known else None
+        return known[-1] if known else Speaker(PRONOUN, None)
     toks = _tokens(who)
     if not toks:
         return None
+    if re.fullmatch(r"(?:the|The) (?:company|firm|maker|manufacturer|brand|camera maker|"
+                    r"lens maker)", who):
+        return Speaker(THE_COMPANY, role)
     if toks[0].lower() in ("a", "an", "the", "one") and len(toks) >= 2:
         # "a Sony spokesperson", "the company's CEO", "a spokesperson for Sony"
         return _anonymous(toks)
@@ -339,12 +348,28 @@ def _full_name(name: str, fullnames: list[str]) -> str:
     return name
 
 
-def find_quotes(blocks: list[Block], context: str = "") -> list[Found]:
+def _dominant_person(fullnames: list[str], context: str) -> str | None:
+    """The person the story is about: the full name whose surname recurs most."""
+    best, best_n = None, 1
+    for full in dict.fromkeys(fullnames):
+        toks = full.split()
+        if not 2 <= len(toks) <= 3 or any(t.lower() in CORP_WORDS for t in toks) or \
+                toks[0].lower() in NOT_NAMES or toks[0].lower() in _LEAD_WORDS:
+            continue
+        n = len(re.findall(rf"\b{re.escape(toks[-1])}\b", context))
+        if n > best_n:
+            best, best_n = full, n
+    return best
+
+
+def find_quotes(blocks: list[Block], context: str = "", org: str | None = None) -> list[Found]:
     """Quote rows from the body blocks, with speakers carried across paragraphs.
-    ``context`` is the body's whole text, used to turn a lone surname into a full name."""
+    ``context`` is the body's whole text, used to turn a lone surname into a full name;
+    ``org`` is the organisation the story is about ("the company said")."""
     found: list[Found] = []
     known: list[Speaker] = []
     fullnames = [m.group(1) for m in _FULLNAME.finditer(context)]
+    dominant = _dominant_person(fullnames, context)
     carry: Speaker | None = None  # speaker whose quote runs on into the next paragraph
     intro: Speaker | None = None  # "X said:" at the end of the previous paragraph
     for block in blocks:
@@ -378,9 +403,12 @@ def find_quotes(blocks: list[Block], context: str = "") -> list[Found]:
             for k, q in enumerate(spans):
                 if assigned[k] is None and _starts_sentence(text, q.start, sents):
                     assigned[k] = only
-        merged: dict[str, Found] = {}
         for k, q in enumerate(spans):
             sp = assigned[k]
+            if sp is not None and sp.name == THE_COMPANY:
+                sp = Speaker(org, sp.role) if org else None
+            elif sp is not None and sp.name == PRONOUN:
+                sp = Speaker(dominant, None) if dominant else None
             if sp is None or not _valid_name(sp.name) or not q.text:
                 continue
             sp = Speaker(_full_name(sp.name, fullnames), sp.role)
@@ -389,17 +417,8 @@ def find_quotes(blocks: list[Block], context: str = "") -> list[Found]:
                 continue
             if len(qtext.split()) < 2:
                 continue
-            if sp.name not in {s.name for s in known}:
-                known.append(sp)
-            else:
-                known.append(sp)
-            key = sp.name
-            if key in merged:
-                merged[key].text = f"{merged[key].text} {qtext}"
-                continue
-            row = Found("quote", sp.name, None, sp.role, qtext, (block.order, q.start))
-            merged[key] = row
-            found.append(row)
+            known.append(sp)
+            found.append(Found("quote", sp.name, None, sp.role, qtext, (block.order, q.start)))
         last = spans[-1]
         carry = assigned[-1] if not last.closed else None
         intro = _intro_speaker(text[last.end:], known) if last.closed else None
@@ -414,7 +433,7 @@ def _starts_sentence(text: str, pos: int, sents: list[tuple[int, int]]) -> bool:
 
 _INTRO = re.compile(rf"(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}),)?\s+(?:{_VERBS})\b"
                     r"[^.“”\"]{0,60}:\s*$")
-_INTRO2 = re.compile(rf"\b(?:{_VERBS})\s+(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}))?:\s*$")
+_INTRO2 = re.compile(rf"\b(?:{_VERBS_FIRST})\s+(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}))?:\s*$")
 
 
 def _intro_speaker(text: str, known: list[Speaker]) -> Speaker | None:

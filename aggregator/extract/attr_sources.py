@@ -58,14 +58,14 @@ _AFTER_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bwas first reported (?:on|in|at)\s+", re.I), "first reported by"),
     (re.compile(r"\b(?:as\s+)?(?:reported|revealed|spotted|noticed|uncovered|discovered|"
                 r"broken|scooped|seen|obtained|reviewed)\s+(?:first\s+)?by\s+", re.I), "reports"),
-    (re.compile(r"\baccording to\s+(?:(?:a|an|the)\s+)?(?:(?:new|recent|latest|separate|"
+    (re.compile(r"(?:\baccording to|\b(?:laut|selon|d['’]après|gemäß|zufolge)\b)\s+(?:(?:a|an|the)\s+)?(?:(?:new|recent|latest|separate|"
                 r"leaked|exclusive)\s+)?(?:(?:report|story|article|post|filing|listing|"
                 r"document|survey|data|figures|leak|interview|video|statement)s?\s+"
                 r"(?:by|from|in|on|at|published by|with)\s+)?", re.I), "according to"),
     (re.compile(r"\b(?:in a|in an|in its|in their|in the)?\s*(?:statement|comment|comments|"
                 r"email|e-mail)\s+(?:sent\s+)?to\s+", re.I), "statement"),
     (re.compile(r"\b(?:confirmed|explained|said|stated|admitted|revealed|disclosed|clarified|"
-                r"announced)\s+to\s+", re.I), "statement"),
+                r"announced)(?:\s+(?:the|this|that|its|a)\s+[a-z]+)?\s+to\s+"), "statement"),
     (re.compile(r"\b(?:told|telling|tells)\s+", re.I), "told"),
     (re.compile(r"\b(?:in an|in a|during an|during a)\s+(?:recent\s+|exclusive\s+)?"
                 r"(?:interview|conversation|chat|podcast)\s+with\s+", re.I), "told"),
@@ -87,16 +87,11 @@ _BRACKET_STOP = re.compile(
 _RE_FIRST_TO_REPORT = re.compile(r"\s+(?:was|were)\s+(?:the\s+)?first\s+to\s+(?:report|break|"
                                  r"spot|publish)\b", re.I)
 
-_STATEMENT_SUBJECT = re.compile(
-    r"\b(?:said|says|announced|confirmed|explained|noted|stated|added)\s+in\s+(?:a|an|its|"
-    r"their|the)\s+(?:official\s+|short\s+|brief\s+|written\s+|emailed\s+|public\s+)?"
-    r"(?:statement|press release|announcement|blog post|post)\b", re.I)
-_RE_STATEMENT_BY = re.compile(r"\b(?:in\s+)?(?:a|an)\s+statement\s+(?:from|by)\s+", re.I)
-
 _PRESS_URL = re.compile(
     r"(?:/press(?:[-_]?releases?|room|centre|center|[-_]?news)?(?:/|$|\.|-)|/newsroom(?:/|$)|"
     r"/news[-_]?room|press[-_]release|pressemitteilung|/pressreleases?/|/media[-_]?(?:centre|"
-    r"center|room|releases?)/|/communique|/announcements?/|/investor[-_]relations/)", re.I)
+    r"center|room|releases?)/|/(?:media|press)/(?:releases?|news)/|/communique|"
+    r"/announcements?/|/investor[-_]relations/)", re.I)
 _PRESS_HOSTS = ("prnewswire.com", "businesswire.com", "globenewswire.com", "newswire.ca",
                 "accesswire.com", "einpresswire.com", "presseportal.de", "prweb.com")
 _NEWS_URL = re.compile(r"/news(?:/|$|\.)|/announcement|/release", re.I)
@@ -127,6 +122,11 @@ def _name_after(text: str, pos: int, links: list[Link]) -> tuple[str, Link | Non
             ln.start == d.end() for ln in links)):
         at = d.end()
     for ln in links:
+        if at < ln.start <= at + 45 and ln.end > ln.start and not _MARKER.match(ln.text):
+            gap = text[at:ln.start]
+            if _GAP_OK.fullmatch(gap):
+                return tidy_name(_strip_lower_lead(ln.text)), ln, ln.end
+    for ln in links:
         if at - 6 <= ln.start <= at + 1 and ln.end > ln.start and ln.start >= pos - 1:
             name = ln.text
             if _MARKER.match(name):
@@ -148,10 +148,10 @@ def _name_before(text: str, pos: int, links: list[Link]) -> tuple[str, Link | No
         if end - 3 <= ln.end <= end + 1 and ln.end > ln.start:
             if _MARKER.match(ln.text):
                 continue
-            return tidy_name(ln.text), ln
+            return tidy_name(_strip_lower_lead(ln.text)), ln
         if ln.start < end < ln.end and ln.end > ln.start:
             # the link holds the verb too: "<a>DPReview noted</a>"
-            return tidy_name(text[ln.start:end]), ln
+            return tidy_name(_strip_lower_lead(text[ln.start:end])), ln
     m = NAME_BEFORE.search(head)
     if not m:
         return "", None
@@ -170,6 +170,20 @@ _DESCRIPTOR = re.compile(
     r"outlet|site|website|blog|magazine|publication|agency|broadcaster|network|channel|"
     r"tabloid|weekly|journal|service|researcher|research firm|firm|leaker|forum|publisher|"
     r"retailer|analyst|analysts|tracker|group|podcast|youtuber|vlogger|newsletter)\s+")
+
+_GAP_OK = re.compile(
+    r"(?:(?!(?:in|on|at|with|about|that|for|to|of|from|by|and|or|but|which|who|when)\b)"
+    r"(?:[a-zà-ÿ'’-]+|[A-Z][a-z]+(?:ese|an|ish|ian|ch|ic))\s+){1,4}")
+
+
+def _strip_lower_lead(name: str) -> str:
+    """"as Lens & Light" -> "Lens & Light"."""
+    toks = name.split()
+    while len(toks) > 1 and toks[0] in ("as", "by", "via", "per", "from", "the", "and", "at",
+                                         "in", "on", "to", "says", "said", "reports", "told"):
+        toks = toks[1:]
+    return " ".join(toks)
+
 
 _SENTENCE_STARTERS = _words("""yesterday today earlier meanwhile now however separately
 additionally also and but last this on in at as after before while""")
@@ -205,7 +219,7 @@ def _url_ok(ln: Link | None) -> str | None:
 
 
 def find_sources(blocks: list[Block], persons: set[str], page_url: str,
-                 own: tuple[str, ...] = ()) -> list[Found]:
+                 own: tuple[str, ...] = (), org: str | None = None) -> list[Found]:
     """Source and press-release rows from the body blocks. ``own``: squashed names of the
     page's own site, never a source of itself."""
     found: list[Found] = []
@@ -219,6 +233,7 @@ def find_sources(blocks: list[Block], persons: set[str], page_url: str,
             links = [Link(ln.start - s, ln.end - s, ln.href, ln.text)
                      for ln in block.links if ln.start >= s and ln.end <= e]
             rows = _sentence_sources(sent, links, persons, own)
+            rows.extend(_statement_subjects(sent, links, persons, own, org, rows))
             reporters = [r for r in rows if r.role in ("reports", "according to",
                                                         "first reported by", "source")]
             for r in rows:
@@ -226,10 +241,94 @@ def find_sources(blocks: list[Block], persons: set[str], page_url: str,
                     r.details["cited_by"] = reporters[0].name
                 r.order = (block.order, s + r.order[1])
                 r.text = clean_space(sent)
+                if r.url and r.role in ("source", "via", "according to") and \
+                        _press_shaped(r.url, page_host):
+                    r.kind = "press_release"  # "Source: Leica [1]" pointing at a release
             found.extend(rows)
             used = {r.url for r in rows if r.url}
-            found.extend(_press_releases(sent, links, used, block.order, s, page_host))
+            found.extend(_press_releases(sent, links, used, block.order, s, page_host,
+                                         text[:s], org))
     return found
+
+
+_ORG_SUBJECT = re.compile(
+    r"(?:^|[.!?]\s+)(?P<name>[A-Z][\w&'’-]*(?:\s+[A-Z][\w&'’-]*){0,3})(?:['’]s)?\s+"
+    r"(?:has|have|had|is|was|will|would|said|says|announced|confirmed|plans|launched|"
+    r"released|introduced|unveiled|raised|cut|reported|told|opened|could|may|might|did|does|"
+    r"makes|made|sells|sold|expects|declined|denied)\b")
+
+
+def main_org(blocks: list[Block], persons: set[str]) -> str | None:
+    """The organisation the story is about: the most frequent organisation-like subject.
+    Stands in for "the company" / "the firm" / "the maker"."""
+    counts: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for i, b in enumerate(blocks[:12]):
+        for m in _ORG_SUBJECT.finditer(b.text):
+            name = tidy_name(m.group("name"))
+            toks = name.split()
+            if toks and toks[0].lower() in _SENTENCE_STARTERS | {"the", "a", "an", "it"}:
+                continue
+            if not plausible_name(name) or looks_like_person(name) or \
+                    name.casefold() in persons or any(
+                        name.casefold() == p.split()[-1] for p in persons if p):
+                continue
+            counts[name] = counts.get(name, 0) + (2 if i < 2 else 1)
+            first.setdefault(name, i)
+    if not counts:
+        return None
+    best = max(counts, key=lambda k: (counts[k], -first[k]))
+    return best if counts[best] >= 2 else None
+
+
+_THE_COMPANY = re.compile(r"\b(?:the|The)\s+(?:company|firm|maker|manufacturer|camera maker|"
+                          r"lens maker|group|brand)\s*$")
+_STATEMENT_VERB = re.compile(
+    r"\b(?:said|says|stated|confirmed|has confirmed|told|explained|announced|added|"
+    r"clarified)\b(?=[^.]{0,80}\bstatement\b)|"
+    r"\b(?:confirmed|has confirmed|explained|clarified)(?:\s+[a-z]+){0,3}\s+to\s+[A-Z]")
+_SPOKES = re.compile(r"(?P<org>[A-Z][\w&'’-]*(?:\s+[A-Z][\w&'’-]*){0,3}?)(?:['’]s)?\s+"
+                     r"(?:spokesperson|spokesman|spokeswoman|representative|press office)"
+                     r"(?:\s+[A-Z][\w'’-]+){0,3}\s*$")
+
+
+def _statement_subjects(sent: str, links: list[Link], persons: set[str],
+                        own: tuple[str, ...], org: str | None,
+                        rows: list[Found]) -> list[Found]:
+    """"Sony confirmed in a statement to PetaPixel", "the company told Lens & Light in a
+    statement": the organisation that made the statement is a source too."""
+    out: list[Found] = []
+    if not re.search(r"statement|confirmed", sent, re.I):
+        return out
+    for m in _STATEMENT_VERB.finditer(sent):
+        head = sent[:m.start()]
+        sm = _SPOKES.search(head.rstrip())
+        if _THE_COMPANY.search(head):
+            name, ln = (org or ""), None
+        elif sm:
+            name, ln = tidy_name(sm.group("org")), None
+        else:
+            name, ln = _name_before(sent, m.start(), links)
+            if ln is not None:
+                continue
+        if not name or " " in name.strip() and not any(
+                w.lower().strip(".") in CORP_WORDS for w in name.split()) and name != org:
+            continue
+        if not _ok_source(name, persons, own, "statement"):
+            continue
+        if any(r.name.casefold() == name.casefold() for r in rows + out):
+            continue
+        out.append(Found("source", name, None, "statement", None, (0, m.start())))
+        break
+    return out
+
+
+def _press_shaped(url: str, page_host: str) -> bool:
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return False
+    return bool(_PRESS_URL.search(path)) or host_of(url).endswith(_PRESS_HOSTS)
 
 
 _FURNITURE = re.compile(r"^(?:related|read more|more|see also|also read|read next|recommended|"
@@ -313,17 +412,6 @@ def _sentence_sources(sent: str, links: list[Link], persons: set[str],
         role = "first reported by" if "first" in m.group().lower() and verb.endswith(
             ("reported", "revealed", "spotted")) else "reports"
         add(name, ln, role, max(0, m.start() - len(name)), (m.start() - len(name), m.end()))
-
-    # "Panasonic said in a statement that ..." (no recipient named): the organisation
-    for m in _STATEMENT_SUBJECT.finditer(sent):
-        if re.match(r"\s*(?:sent\s+)?to\s+[A-Z]", sent[m.end():]):
-            continue
-        name, ln = _name_before(sent, m.start(), links)
-        if not name or ln is not None:
-            continue
-        if " " in name and not any(w.lower() in CORP_WORDS for w in name.split()):
-            continue
-        add(name, ln, "statement", max(0, m.start() - len(name)), (m.start(), m.end()))
 
     for m in _RE_FIRST_TO_REPORT.finditer(sent):
         name, ln = _name_before(sent, m.start(), links)
@@ -415,7 +503,8 @@ def _domain_name(url: str) -> str:
 
 
 def _press_releases(sent: str, links: list[Link], used: set[str], order: int, offset: int,
-                    page_host: str) -> list[Found]:
+                    page_host: str, context: str = "", org: str | None = None
+                    ) -> list[Found]:
     rows: list[Found] = []
     for ln in links:
         if not ln.href or ln.href in used or ln.end <= ln.start:
@@ -441,7 +530,7 @@ def _press_releases(sent: str, links: list[Link], used: set[str], order: int, of
                 continue
         elif not anchor_words:
             continue
-        name = _press_name(sent, ln)
+        name = _press_name(sent, ln, context, org)
         if not name:
             continue
         rows.append(Found("press_release", name, ln.href, None, clean_space(sent),
@@ -450,14 +539,19 @@ def _press_releases(sent: str, links: list[Link], used: set[str], order: int, of
     return rows
 
 
-def _press_name(sent: str, ln: Link) -> str:
-    dom = _domain_name(ln.href or "")
+def _press_name(sent: str, ln: Link, context: str = "", org: str | None = None) -> str:
+    host = host_of(ln.href or "")
+    dom = "" if re.fullmatch(r"[\d.:]+|localhost|\[.*\]", host) else _domain_name(ln.href or "")
     dom_tokens = {t.lower() for t in dom.split()}
     candidates: list[str] = []
     text = ln.text
-    if text and not re.search(r"press release|statement|announce|here|this|release|official|"
-                              r"news|\bpage\b|website|site\b", text, re.I):
+    if text and not re.search(r"\d|press release|statement|announce|here|this|release|official|"
+                              r"news|\bpage\b|website|site\b|presse|mitteilung|communiqu|"
+                              r"\bread\b|\bmore\b|\bdetails\b|\blaunch|\bspec", text, re.I):
         candidates.append(tidy_name(text))
+    lead = NAME_AFTER.match(text or "")
+    if lead and lead.group("name") != text:
+        candidates.append(tidy_name(lead.group("name")))
     m = re.match(r"(?P<name>.+?)['’]s?\s+(?:official\s+)?(?:press release|statement|"
                  r"announcement)", text or "")
     if m:
@@ -470,10 +564,21 @@ def _press_name(sent: str, ln: Link) -> str:
         if toks and toks[0].lower() in _SENTENCE_STARTERS | {"the", "in", "a", "its"}:
             nm = " ".join(toks[1:])
         candidates.append(tidy_name(nm))
-    good = [c for c in candidates if plausible_name(c) and not looks_like_person(c)]
+    if re.search(r"\b(?:the|its|their)\s+(?:company|firm|maker|manufacturer|brand)|"
+                 r"\bdes\s+herstellers|\bdu\s+fabricant", sent, re.I) and org:
+        candidates.append(org)
+    if not candidates:
+        for m in _PR_SUBJECT.finditer(context[-400:]):
+            candidates.append(tidy_name(m.group("name")))
+    good = [c for c in candidates if plausible_name(c) and not looks_like_person(c)
+            and c.split()[0].lower() not in _SENTENCE_STARTERS | {"the", "a", "an", "in"}]
+    if org:
+        for c in good:
+            if org.casefold().startswith(c.casefold()):
+                return org  # "Kestrel's official announcement" -> "Kestrel Optics"
     for c in good:
         if {t.lower() for t in c.split()} & dom_tokens:
             return c
     if good:
         return good[0]
-    return dom
+    return dom or (org or "")

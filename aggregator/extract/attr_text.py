@@ -348,7 +348,7 @@ def sentences(text: str) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------- names
 
 _CAP = r"(?:[A-Z0-9À-Ý][\w&.'’+-]*|[a-z]+[A-Z][\w.+-]*)"
-_CONNECT = r"(?:of|de|du|des|der|für|for|and|&|la|le|von|van|am|im|on)"
+_CONNECT = r"(?:of|de|du|des|der|für|for|and|&|la|le|von|van)"
 NAME_AFTER = re.compile(
     rf"(?:the\s+)?(?P<name>(?:The\s+)?{_CAP}(?:[ \t]+(?:{_CAP}|{_CONNECT}(?=[ \t]+{_CAP})))"
     rf"{{0,6}})")
@@ -388,11 +388,15 @@ herald tribune gazette asia rumors rumours blog digital photography photo founda
 ministry office commission bureau lab labs systems technologies""")
 
 _TRAIL = re.compile(r"(?:\s+(?:of|de|du|des|der|für|for|and|&|la|le|von|van|am|im|on))+$")
+_DAYS = re.compile(r"\s+(?:on\s+)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+                   r"January|February|March|April|May|June|July|August|September|October|"
+                   r"November|December)\b.*$")
 
 
 def tidy_name(name: str) -> str:
     name = clean_space(name).strip(" ,;:.!?\"'“”‘’()[]")
     name = re.sub(r"['’]s$", "", name)
+    name = _DAYS.sub("", name)
     name = _TRAIL.sub("", name)
     if name.lower().startswith("the ") and len(name.split()) == 2 and \
             name.split()[1].lower() in NOT_NAMES:

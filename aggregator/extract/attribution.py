@@ -25,7 +25,7 @@ from aggregator.extract.attr_quotes import (
     find_quotes,
     parse_speaker,
 )
-from aggregator.extract.attr_sources import Found, find_sources, own_site_names
+from aggregator.extract.attr_sources import Found, find_sources, main_org, own_site_names
 from aggregator.extract.attr_text import (
     Block,
     ClutterCache,
@@ -63,12 +63,17 @@ def find_attributions(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement |
             blocks.append(b)
     quoted_blocks, bq_rows = _blockquotes(blocks, body)
     prose = [b for b in blocks if id(b) not in quoted_blocks]
-    quotes = find_quotes(prose, clean_space(body.text_content()) if body is not None else "")
+    authors_found = [f for f in found if f.kind == "author"]
+    persons = {f.name.casefold() for f in authors_found}
+    org = main_org(prose, persons)
+    context = clean_space(body.text_content()) if body is not None else ""
+    quotes = find_quotes(prose, context, org)
     found.extend(bq_rows)
     found.extend(quotes)
-    persons = {f.name.casefold() for f in found if f.kind in ("author", "quote")}
-    persons |= {f.name.casefold() for f in bq_rows}
-    found.extend(find_sources(prose, persons, url, own_site_names(_site_names(root), url)))
+    # people (several words) are never cited outlets; one-word speakers may be companies
+    persons |= {f.name.casefold() for f in quotes + bq_rows if " " in f.name.strip()}
+    own = own_site_names(_site_names(root), url)
+    found.extend(find_sources(prose, persons, url, own, org))
     found.extend(find_embeds(root, url, cache, order))
     found.extend(find_credits(root, body, url, cache, order))
     return _finish(found)
