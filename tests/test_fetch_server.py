@@ -270,7 +270,7 @@ def test_guard_checks_resolved_address(server: MisbehavingServer,
     from aggregator.fetch.guard import GuardedTransport
 
     answers = {"rebind.test": ["127.0.0.2"], "good.test": ["127.0.0.1"],
-               "mixed.test": ["127.0.0.1", "127.0.0.2"]}
+               "mixed.test": ["127.0.0.2", "127.0.0.1"]}
     asked: list[str] = []
 
     async def resolver(host: str, port: int) -> list[str]:
@@ -282,7 +282,7 @@ def test_guard_checks_resolved_address(server: MisbehavingServer,
         out: list[object] = []
         async with Fetcher(SETTINGS, transport=transport) as fetcher:
             for url in (f"http://rebind.test:{canary.port}/private",
-                        f"http://mixed.test:{canary.port}/private",
+                        f"http://mixed.test:{server.port}/mixed",
                         f"http://good.test:{server.port}/ok",
                         server.url("/redirect?to=" + f"http://rebind.test:{canary.port}/x")):
                 try:
@@ -293,7 +293,9 @@ def test_guard_checks_resolved_address(server: MisbehavingServer,
 
     rebind, mixed, good, redirected = run(go())
     assert isinstance(rebind, BlockedURLError) and "127.0.0.2" in str(rebind)
-    assert isinstance(mixed, BlockedURLError)
+    # a mixed answer: the refused address is dropped, only 127.0.0.1 is connected to
+    assert isinstance(mixed, HTTPStatusError) and mixed.status == 404
+    assert server.hits("/mixed") == 1
     assert isinstance(good, Page) and good.content == HTML
     assert isinstance(redirected, BlockedURLError)
     assert asked.count("rebind.test") == 2
@@ -481,3 +483,48 @@ def test_one_bad_host_does_not_stop_others(server: MisbehavingServer) -> None:
     assert time.monotonic() - start < DEADLINE + 1.0
     assert isinstance(slow, FetchTimeout) and isinstance(bomb_, TooLarge)
     assert isinstance(ok, Page) and isinstance(feed, Page)
+
+
+def test_robots_not_cached_while_host_says_wait() -> None:
+    """A long Retry-After blocks the host; robots.txt is not judged (or cached) meanwhile."""
+    fake = FakeTime()
+    settings = replace(SETTINGS, robots=True, retries=0)
+
+    async def go(a: MisbehavingServer, b: MisbehavingServer) -> tuple[object, ...]:
+        async with Fetcher(settings, clock=fake.clock, sleep=fake.sleep) as fetcher:
+            out: list[object] = []
+            # a's 429 blocks host 127.0.0.1; b (same host, other port) has no robots.txt yet
+            for url in (a.url("/limited?key=r&after=600"), b.url("/ok")):
+                try:
+                    out.append(await fetcher.fetch(url))
+                except FetchError as exc:
+                    out.append(exc)
+            fake.now += 601
+            out.append(await fetcher.fetch(b.url("/ok")))
+            return tuple(out)
+
+    with MisbehavingServer(robots="404") as a, MisbehavingServer(robots="allow") as b:
+        limited, blocked, later = run(go(a, b))
+        assert a.paths == ["/robots.txt", "/limited"]
+        assert b.paths == ["/robots.txt", "/ok"]
+    assert isinstance(limited, HTTPStatusError) and limited.retry_after == 600
+    assert isinstance(blocked, HTTPStatusError) and blocked.status == 429
+    assert blocked.retry_after is not None and blocked.url
+    assert isinstance(later, Page)
+
+
+def test_robots_load_shared_by_concurrent_callers_and_survives_cancel() -> None:
+    settings = replace(SETTINGS, robots=True)
+
+    async def go(srv: MisbehavingServer) -> list[object]:
+        async with Fetcher(settings) as fetcher:
+            first = asyncio.ensure_future(fetcher.fetch(srv.url("/ok?a")))
+            await asyncio.sleep(0.01)
+            first.cancel()  # the caller that started the robots.txt load goes away
+            return await asyncio.gather(*(fetcher.fetch(srv.url(f"/ok?{i}")) for i in range(3)),
+                                        return_exceptions=True)
+
+    with MisbehavingServer(robots="allow") as srv:
+        results = run(go(srv))
+        assert srv.paths.count("/robots.txt") == 1
+    assert all(isinstance(r, Page) for r in results), results

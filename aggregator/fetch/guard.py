@@ -187,11 +187,13 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from None
         if not addresses:
             raise httpcore.ConnectError(f"cannot resolve {host}: no addresses")
-        refused = [why for why in (ip_allowed(a, self.allowed) for a in addresses) if why]
-        if refused:
-            # Any non-public answer refuses the host: a name that resolves partly inside the
-            # network is treated as hostile rather than tried address by address.
-            raise BlockedURLError(f"{host} resolves to {refused[0]}")
+        usable = [a for a in addresses if ip_allowed(a, self.allowed) is None]
+        if not usable:
+            why = ip_allowed(addresses[0], self.allowed)
+            raise BlockedURLError(f"{host} resolves to {why}")
+        # Only checked addresses are ever connected to; refused ones in a mixed answer are
+        # dropped (a DNS answer cannot steer the connection past the check).
+        addresses = usable
         last: Exception | None = None
         for address in addresses:
             try:

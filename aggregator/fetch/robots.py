@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 from protego import Protego
 
-from aggregator.errors import FetchError, RobotsDisallowed
+from aggregator.errors import FetchError, HTTPStatusError, RobotsDisallowed
 
 #: (status, body) for a robots.txt URL; raises FetchError when it cannot be fetched.
 RobotsLoader = Callable[[str], Awaitable[tuple[int, bytes]]]
@@ -43,7 +43,7 @@ class RobotsCache:
         self.clock = clock
         self.on_crawl_delay = on_crawl_delay
         self._entries: dict[str, _Entry] = {}
-        self._loading: dict[str, asyncio.Future[_Entry]] = {}
+        self._loading: dict[str, asyncio.Task[_Entry]] = {}
 
     @staticmethod
     def origin(url: str | httpx.URL) -> str:
@@ -79,28 +79,29 @@ class RobotsCache:
         entry = self._entries.get(origin)
         if entry is not None and entry.expires > self.clock():
             return entry
-        pending = self._loading.get(origin)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
-        self._loading[origin] = future
-        try:
-            fresh = await self._load(origin, entry)
-            self._entries[origin] = fresh
-            future.set_result(fresh)
-            return fresh
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # mark retrieved: waiters get it via shield
-            raise
-        finally:
-            del self._loading[origin]
+        task = self._loading.get(origin)
+        if task is None:
+            # A task of its own: a caller cancelled mid-load does not cancel it for the others.
+            task = asyncio.ensure_future(self._load(origin, entry))
+            self._loading[origin] = task
+
+            def done(t: asyncio.Task[_Entry], origin: str = origin) -> None:
+                self._loading.pop(origin, None)
+                if not t.cancelled() and t.exception() is None:
+                    self._entries[origin] = t.result()
+
+            task.add_done_callback(done)
+        return await asyncio.shield(task)
 
     async def _load(self, origin: str, stale: _Entry | None) -> _Entry:
         now = self.clock()
         url = origin + "/robots.txt"
         try:
             status, body = await self.loader(url)
+        except HTTPStatusError as exc:
+            if exc.retry_after is not None and exc.status in (429, 503):
+                raise  # the host asked us to wait: no answer about robots.txt yet, none cached
+            return self._failed(stale, now, f"robots.txt unreachable ({exc.kind}: {exc.reason})")
         except FetchError as exc:
             return self._failed(stale, now, f"robots.txt unreachable ({exc.kind}: {exc.reason})")
         if 200 <= status < 300:
