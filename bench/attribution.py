@@ -118,9 +118,18 @@ def norm_name(s: str | None) -> str:
     return re.sub(r"\s+", " ", s).strip()
 
 
+_YT = re.compile(r"(?:youtube(?:-nocookie)?\.com/(?:embed/|watch\?v=|shorts/)|youtu\.be/)"
+                 r"([\w-]{6,})")
+
+
 def norm_url(u: str | None) -> str:
+    """Host without www, path without trailing slash, tracking parameters dropped; a YouTube
+    video is the same video whether embedded or linked."""
     if not u:
         return ""
+    yt = _YT.search(u)
+    if yt:
+        return f"youtube:{yt.group(1)}"
     p = urlsplit(u.strip())
     host = (p.hostname or "").lower().removeprefix("www.")
     path = p.path.rstrip("/")

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from aggregator.extract.attr_sources import Found
 from aggregator.extract.attr_text import (
+    CORP_WORDS,
     ClutterCache,
     HtmlElement,
     absolute,
@@ -201,12 +202,30 @@ def _generic_blockquote(el: HtmlElement, base: str, platform: str) -> Found | No
     return Found("embed", handle, url, platform, text, (0, 0))
 
 
+def _caption_channel(el: HtmlElement) -> str | None:
+    """"Video: Kestrel Optics on YouTube" in the embed's figcaption."""
+    node: HtmlElement | None = el
+    for _ in range(4):
+        if node is None:
+            return None
+        if tag_of(node) == "figure":
+            cap = node.find(".//figcaption")
+            if cap is None:
+                return None
+            m = re.search(r"(?:Video|Via|Source|Credit)?\s*:?\s*(?P<ch>[^:]+?)\s+(?:on|via)\s+"
+                          r"YouTube", clean_space(cap.text_content()), re.I)
+            return m.group("ch").strip() if m else None
+        node = node.getparent()
+    return None
+
+
 def _iframe(el: HtmlElement, base: str) -> Found | None:
     src = absolute(base, el.get("src") or el.get("data-src") or el.get("data-lazy-src")) or ""
     title = clean_space(el.get("title") or "") or None
     m = _YT_ID.search(src)
     if m:
-        name = el.get("data-channel") or el.get("data-author") or title or "YouTube"
+        name = el.get("data-channel") or el.get("data-author") or _caption_channel(el) or \
+            title or "YouTube"
         return Found("embed", name, f"https://www.youtube.com/watch?v={m.group('id')}",
                      "youtube", title, (0, 0))
     if "youtube.com/embed" in src and "list=" in src:
@@ -235,7 +254,8 @@ _CREDIT = re.compile(
     r"(?:Image|Picture|Header image|Lead image|Top image|Cover image|Main image|Hero image|"
     r"Feature image|Featured image|Photo|Video)\s+credits?|Credits?|Photos?|Photograph|"
     r"Images?|Pictures?|Foto|Bild|Fotos|Illustration(?:\s+by)?|Courtesy(?:\s+of)?|"
-    r"All (?:photos|images)|Source|Screenshot|Screengrab)\s*(?:[:/]|by\b|\s(?=[A-Z©]))\s*"
+    r"All (?:photos|images)|Source|Screenshot|Screengrab)\s*(?:[:/]|by\b|(?<=by)|(?<=of)|"
+    r"(?<=credit)|(?<=courtesy))\s*"
     r"(?P<who>[^)\]\n|;]{2,90})", re.I)
 _COPY = re.compile(r"(?:©|\(c\)|copyright)\s*(?:\d{4}\s+)?(?P<who>[^)\]\n|;,]{2,80})", re.I)
 
@@ -252,6 +272,8 @@ def _credit_role(label: str) -> str:
 
 def _tidy_credit(who: str) -> str:
     who = clean_space(who)
+    who = re.sub(r",\s+(?:used|reproduced|with|all|some|licensed|via|courtesy|taken|shot)\b.*$",
+                 "", who)
     who = re.sub(r"\s+(?:for|via|on|at)\s+\w.*$", lambda m: m.group(0)
                  if re.match(r"\s+for\s+[A-Z]", m.group(0)) else "", who)
     who = who.strip(" .,:;-—–()[]\"'“”")
@@ -288,7 +310,8 @@ def find_credits(root: HtmlElement, body: HtmlElement | None, base: str, cache: 
         elif tag == "p" and body is not None and len(el.text_content() or "") < 160:
             txt = clean_space(el.text_content() or "")
             if re.match(r"\(?(?:Photo|Image|Header image|Lead image|Top image|Photos|Images|"
-                        r"Picture|Credit|Foto)s?\b", txt, re.I) and not _hard_clutter(el, cache):
+                        r"Picture|Credit|Foto|Main image|Cover image)s?\s*(?:by\b|credits?\b|"
+                        r"courtesy\b|:)", txt, re.I) and not _hard_clutter(el, cache):
                 cands.append((el, _prev_image(el)))
     done: set[HtmlElement] = set()
     for el, fig in cands:
@@ -335,10 +358,16 @@ def _figure_of(el: HtmlElement) -> HtmlElement | None:
     for _ in range(4):
         if node is None:
             break
-        if tag_of(node) == "figure" or node.find(".//img") is not None:
+        if tag_of(node) == "figure":
             return node
         node = node.getparent()
-    return _prev_image(el)
+    prev = _prev_image(el)
+    if prev is not None:
+        return prev
+    parent = el.getparent()
+    if parent is not None and len(list(parent.iter("img"))) == 1:
+        return parent
+    return None
 
 
 def _prev_image(el: HtmlElement) -> HtmlElement | None:
@@ -360,7 +389,8 @@ _PROFILE = re.compile(r"/(?:author|authors|people|person|profile|profiles|staff|
 _SOCIAL = ("twitter.com", "x.com", "facebook.com", "instagram.com", "linkedin.com",
            "threads.net", "bsky.app", "mastodon.social", "youtube.com", "tiktok.com")
 _BYLINE_CLS = re.compile(r"byline|by-line|author|writer|contributor|posted-by|post-meta|"
-                         r"entry-meta|article-meta|meta-author|c-byline|credits", re.I)
+                         r"entry-meta|article-meta|meta-author|c-byline|credits|(?:^|\s)by(?:$|\s)",
+                         re.I)
 _BY_PREFIX = re.compile(r"^\s*(?:(?:written|words|reporting|story|text|posted|published)\s+)?"
                         r"(?:by|von|par|por|door|di)\b[:\s]*|^\s*(?:words|text|author|autor|"
                         r"reporting)\s*:\s*", re.I)
@@ -374,6 +404,17 @@ def _split_names(text: str) -> list[str]:
     text = _BY_PREFIX.sub("", text)
     text = re.split(r"\s+[|·•—–]\s+|\s+-\s+|\bon\s+(?=\w+\s+\d)|\bupdated\b|\bpublished\b|"
                     r"\s+\d{1,2}[./]\d{1,2}[./]\d{2,4}|\n", text, flags=re.I)[0]
+    # "A and B, Lens & Light" / "A, Senior Editor": what follows the first comma is kept
+    # only when it reads as further names
+    chunks = [c.strip() for c in text.split(",")]
+    keep = [chunks[0]]
+    for c in chunks[1:]:
+        toks = c.split()
+        if "&" in c or not toks or any(t.lower().strip(".") in CORP_WORDS or
+                                       t.lower() in _TITLE_WORDS for t in toks):
+            break
+        keep.append(c)
+    text = ", ".join(keep)
     parts = re.split(r"\s*(?:,|;|\band\b|&|\bund\b|\bet\b)\s*", text)
     names = []
     for p in parts:
@@ -389,6 +430,11 @@ def _split_names(text: str) -> list[str]:
             continue
         names.append(p)
     return names
+
+
+_TITLE_WORDS = frozenset(["editor", "senior", "staff", "writer", "reporter", "correspondent",
+                          "contributor", "photographer", "columnist", "editors", "desk", "team",
+                          "news", "chief", "deputy", "managing", "contributing"])
 
 
 def _ld_authors(root: HtmlElement) -> list[str]:
@@ -443,6 +489,7 @@ def find_authors(root: HtmlElement, authors: list[str], base: str, cache: Clutte
     for a in authors:
         names.extend(_split_given(a))
     if not names:
+        byline_boxes.extend(_heading_bylines(root))
         names = _names_from_bylines(byline_boxes, byline_links, base)
     if not names:
         names = _ld_authors(root)
@@ -463,6 +510,25 @@ def find_authors(root: HtmlElement, authors: list[str], base: str, cache: Clutte
         rows.append(Found("author", name, url, None, None, (-1, len(rows))))
         del pos
     return rows
+
+
+def _heading_bylines(root: HtmlElement) -> list[HtmlElement]:
+    """A short "By ..." line right under the headline, with no byline markup."""
+    out = []
+    for h in root.iter("h1"):
+        if _author_clutter(h):
+            continue
+        sib = h.getnext()
+        for _ in range(2):
+            if sib is None:
+                break
+            txt = clean_space(sib.text_content() or "")
+            if txt and len(txt) < 120 and re.match(r"(?:by|von|par)\s+[A-ZÀ-Ý]", txt, re.I):
+                out.append(sib)
+                break
+            sib = sib.getnext()
+        break
+    return out
 
 
 def _author_clutter(el: HtmlElement) -> bool:

@@ -123,6 +123,8 @@ _BEFORE_WHO_SAID = re.compile(
     rf"has|had|simply|recently)\s+)?(?:{_VERBS})\b(?P<tail>[^“”\"„«]{{0,80}}?)[,:]?\s*$")
 _BEFORE_SAID_WHO = re.compile(
     rf"\b(?:{_VERBS_FIRST})\s+(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}))?[,:]\s*$")
+_BEFORE_QUOTES_AS = re.compile(
+    rf"\bquot(?:es|ed|ing)\s+(?P<who>{_WHO})\s+as\s+say(?:ing|s)\b[^“”\"„«]{{0,80}}$")
 _BEFORE_AS = re.compile(rf"\b(?:as|in the words of)\s+(?P<who>{_WHO})\s*(?:(?:{_VERBS})"
                         r"\b[^“”\"]{0,30})?[,:]\s*$", re.I)
 
@@ -296,6 +298,11 @@ def _attribute_before(head: str, known: list[Speaker]) -> Speaker | None:
             sp = parse_speaker(m.group("role"), _trim_lead(who), known)
             if sp:
                 return sp
+    m = _BEFORE_QUOTES_AS.search(head)
+    if m:
+        sp = parse_speaker(_trim_lead(m.group("who")), None, known)
+        if sp:
+            return sp
     m = _BEFORE_AS.search(head)
     if m:
         return parse_speaker(_trim_lead(m.group("who")), None, known)

@@ -183,8 +183,13 @@ def _finish(found: list[Found]) -> tuple[Attribution, ...]:
         name = clean_space(f.name)
         if not name:
             continue
-        text_key = clean_space(f.text or "") if f.kind == "quote" else None
-        key = (f.kind, name.casefold(), f.url, text_key)
+        if f.kind == "quote":
+            extra = clean_space(f.text or "")
+        elif f.kind == "credit":
+            extra = f.details.get("image") or clean_space(f.text or "")
+        else:
+            extra = None
+        key = (f.kind, name.casefold(), f.url, extra)
         if key in seen:
             continue
         seen.add(key)
