@@ -20,9 +20,8 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-# WHATWG Encoding: these labels mean windows-1252 on the web.
-_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252",
-            "us-ascii": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252"}
+# WHATWG Encoding: ISO-8859-1 and ASCII labels mean windows-1252 on the web.
+_AS_CP1252 = {"iso8859-1", "ascii"}
 _META_RE = re.compile(
     rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-zA-Z0-9_.:\-]+)""", re.IGNORECASE)
 _SINGLE_BYTE = {"cp1252", "iso8859-1", "latin-1", "iso8859-15", "cp1250", "cp1251",
@@ -33,12 +32,12 @@ def _codec(label: str | None) -> str | None:
     """Python codec name for a charset label, or None if unknown."""
     if not label:
         return None
-    label = label.strip().strip("'\"").lower()
-    label = _ALIASES.get(label, label)
     try:
-        name = codecs.lookup(label).name
+        name = codecs.lookup(label.strip().strip("'\"").lower()).name
     except LookupError:
         return None
+    if name in _AS_CP1252:
+        return "cp1252"
     if name.startswith(("utf-16", "utf-32")):
         return "utf-8"  # a UTF-16 label on ASCII-compatible bytes: WHATWG reads UTF-8
     return name
@@ -57,7 +56,8 @@ def meta_charset(content: bytes) -> str | None:
     return match.group(1).decode("ascii", "replace") if match else None
 
 
-def _try(content: bytes, codec: str | None) -> str | None:
+def _try(content: bytes, codec: str | None) -> tuple[str, str] | None:
+    """Decode with a declared codec: (text, codec used), or None if the bytes do not fit."""
     if codec is None:
         return None
     try:
@@ -66,12 +66,12 @@ def _try(content: bytes, codec: str | None) -> str | None:
         return None
     if codec in _SINGLE_BYTE and not content.isascii():
         # Legacy label, but the bytes are valid UTF-8 with non-ASCII characters: almost
-        # certainly UTF-8 sent under the wrong label.
+        # certainly UTF-8 sent under the wrong label (legacy text is rarely valid UTF-8).
         try:
-            return content.decode("utf-8")
+            return content.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            return text
-    return text
+            pass
+    return text, codec
 
 
 def decode_html(content: bytes, header_charset: str | None) -> tuple[str, str]:
@@ -81,18 +81,9 @@ def decode_html(content: bytes, header_charset: str | None) -> tuple[str, str]:
         name, size = bom
         return content[size:].decode(name, errors="replace"), name
     for label in (header_charset, meta_charset(content)):
-        codec = _codec(label)
-        text = _try(content, codec)
-        if text is not None:
-            assert codec is not None
-            used = codec
-            if codec in _SINGLE_BYTE and not content.isascii():
-                try:
-                    content.decode("utf-8")
-                    used = "utf-8"
-                except UnicodeDecodeError:
-                    pass
-            return text, used
+        decoded = _try(content, _codec(label))
+        if decoded is not None:
+            return decoded
     if content.isascii():
         return content.decode("ascii"), "ascii"
     try:
