@@ -440,7 +440,8 @@ def _starts_sentence(text: str, pos: int, sents: list[tuple[int, int]]) -> bool:
 
 _INTRO = re.compile(rf"(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}),)?\s+(?:{_VERBS})\b"
                     r"[^.“”\"]{0,60}:\s*$")
-_INTRO2 = re.compile(rf"\b(?:{_VERBS_FIRST})\s+(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}))?:\s*$")
+_INTRO2 = re.compile(rf"\b(?:{_VERBS_FIRST})\s+(?P<who>{_WHO})"
+                     r"(?:,\s*(?P<role>[^,“”\"]{2,90}))?:\s*$")
 
 
 def _intro_speaker(text: str, known: list[Speaker]) -> Speaker | None:

@@ -58,7 +58,8 @@ _AFTER_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bwas first reported (?:on|in|at)\s+", re.I), "first reported by"),
     (re.compile(r"\b(?:as\s+)?(?:reported|revealed|spotted|noticed|uncovered|discovered|"
                 r"broken|scooped|seen|obtained|reviewed)\s+(?:first\s+)?by\s+", re.I), "reports"),
-    (re.compile(r"(?:\baccording to|\b(?:laut|selon|d['’]après|gemäß|zufolge)\b)\s+(?:(?:a|an|the)\s+)?(?:(?:new|recent|latest|separate|"
+    (re.compile(r"(?:\baccording to|\b(?:laut|selon|d['’]après|gemäß|zufolge)\b)\s+"
+                r"(?:(?:a|an|the)\s+)?(?:(?:new|recent|latest|separate|"
                 r"leaked|exclusive)\s+)?(?:(?:report|story|article|post|filing|listing|"
                 r"document|survey|data|figures|leak|interview|video|statement)s?\s+"
                 r"(?:by|from|in|on|at|published by|with)\s+)?", re.I), "according to"),
