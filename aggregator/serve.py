@@ -507,7 +507,8 @@ class FeedServer:
         self.httpd.serve_forever()
 
     def start(self) -> FeedServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
+                                        daemon=True)
         self._thread.start()
         return self
 
