@@ -7,7 +7,8 @@ other quotes, dashes or line breaks hashes the same.
 Near duplicates: ``signature(text)`` is a one-permutation MinHash (Li, Owen & Zhang 2012, with
 rotation densification, Shrivastava & Li 2014) over word shingles. One 64-bit hash per
 shingle (blake2b) is split into ``num_perm`` bins and the minimum of each bin kept, so the cost
-is linear in the text length and independent of ``num_perm``. ``band_keys(sig)`` cuts the
+is linear in the text length and independent of ``num_perm`` (word hashes are cached and
+combined per shingle, then mixed by an xor-shift-multiply round). ``band_keys(sig)`` cuts the
 signature into ``bands`` bands of ``rows`` values and hashes each band (with its index) to a
 signed 64-bit integer: two texts share at least one band key with probability
 ``1 - (1 - J**rows)**bands`` for Jaccard similarity J. The store keeps the keys in an indexed
@@ -26,22 +27,30 @@ Signatures are stable across processes and machines (no use of Python's salted `
 from __future__ import annotations
 
 import hashlib
+import operator
 import re
 import struct
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "DEFAULT_SETTINGS",
     "DedupSettings",
+    "DuplicateCandidate",
+    "DuplicateDecision",
     "Signature",
     "band_keys",
     "containment",
     "content_hash",
+    "find_duplicate",
+    "is_near_duplicate",
     "jaccard",
     "normalize_text",
     "signature",
+    "signature_of_tokens",
+    "content_hash_of_tokens",
     "similarity",
     "tokens",
 ]
@@ -72,9 +81,12 @@ class DedupSettings:
         the story's first article (and not more than this before it).
       story_threshold: minimum score for joining an existing story (see stories.py).
       title_weight, entity_weight, model_weight, body_weight: score weights.
+      entity_saturation: shared-name weight at which the entity part is full.
       press_release_bonus: added when both cite the same press-release URL.
       model_conflict_penalty: subtracted when both name product models and none is shared.
       max_key_stories: stories read per entity key (cap for hot keys such as brands).
+      entity_scan_chars: names and model codes are looked for in the title and this many
+        leading characters of the body (news names its subject early; bounds the cost).
     """
 
     num_perm: int = 64
@@ -89,12 +101,14 @@ class DedupSettings:
     window_days: float = 7.0
     story_threshold: float = 0.5
     title_weight: float = 0.35
-    entity_weight: float = 0.25
+    entity_weight: float = 0.45
+    entity_saturation: float = 3.0
     model_weight: float = 0.45
     body_weight: float = 0.35
     press_release_bonus: float = 0.6
     model_conflict_penalty: float = 0.5
     max_key_stories: int = 50
+    entity_scan_chars: int = 6000
 
     def __post_init__(self) -> None:
         if self.bands * self.rows != self.num_perm:
@@ -124,13 +138,20 @@ def normalize_text(text: str) -> str:
 def tokens(text: str) -> list[str]:
     """The words of ``text``, normalised (NFKC, case-folded); numbers keep "24.2" together."""
     folded = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
+    if "'" not in folded:
+        return _TOKEN.findall(folded)
     return [t.replace("'", "") for t in _TOKEN.findall(folded)]
 
 
 def content_hash(text: str) -> str:
     """Hex digest of the normalised text: equal for texts differing only in punctuation,
     case, whitespace and typography."""
-    return hashlib.blake2b(normalize_text(text).encode("utf-8"), digest_size=16).hexdigest()
+    return content_hash_of_tokens(tokens(text))
+
+
+def content_hash_of_tokens(words: Sequence[str]) -> str:
+    """``content_hash`` of already tokenised text."""
+    return hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -151,33 +172,59 @@ class Signature:
         return cls(tuple(values), size)
 
 
-def _shingles(words: Sequence[str], k: int) -> set[str]:
-    if len(words) < k:
-        return {" ".join(words)} if words else set()
-    return {" ".join(words[i:i + k]) for i in range(len(words) - k + 1)}
+_M64 = (1 << 64) - 1
+_K1 = 0x9E3779B97F4A7C15
+_K2 = 0xC2B2AE3D27D4EB4F
+_K3 = 0xBF58476D1CE4E5B9
 
 
-def _hash64(item: str) -> int:
-    return int.from_bytes(hashlib.blake2b(item.encode("utf-8"), digest_size=8).digest(), "little")
+@lru_cache(maxsize=1 << 18)
+def _token_hash(token: str) -> int:
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _shingle_hashes(words: Sequence[str], k: int) -> set[int]:
+    """Distinct 64-bit hashes of the k-word shingles (one shingle for shorter texts)."""
+    hs = [_token_hash(w) for w in words]
+    if not hs:
+        return set()
+    if len(hs) < k:
+        k = len(hs)
+    if k == 1:
+        return set(hs)
+    if k == 2:
+        return {(a * _K1 ^ b) & _M64 for a, b in zip(hs, hs[1:], strict=False)}
+    if k == 3:
+        triples = zip(hs, hs[1:], hs[2:], strict=False)
+        return {(a * _K1 ^ b * _K2 ^ c) & _M64 for a, b, c in triples}
+    out = set()
+    for i in range(len(hs) - k + 1):
+        h = 0
+        for x in hs[i:i + k]:
+            h = (h * _K1 ^ x) & _M64
+        out.add(h)
+    return out
 
 
 def signature(text: str, settings: DedupSettings = DEFAULT_SETTINGS) -> Signature:
     """The MinHash signature of ``text`` (see the module docstring)."""
-    return signature_of_shingles(_shingles(tokens(text), settings.shingle), settings)
+    return signature_of_tokens(tokens(text), settings)
 
 
-def signature_of_shingles(shingles: Iterable[str], settings: DedupSettings = DEFAULT_SETTINGS
-                          ) -> Signature:
+def signature_of_tokens(words: Sequence[str], settings: DedupSettings = DEFAULT_SETTINGS
+                        ) -> Signature:
+    """The signature of already tokenised text (``tokens(text)``)."""
     k = settings.num_perm
     bins = [_EMPTY] * k
-    size = 0
-    for shingle in shingles:
-        size += 1
-        h = _hash64(shingle)
-        b = h % k
-        v = (h >> 32) & _MASK32
+    shingles = _shingle_hashes(words, settings.shingle)
+    for h in shingles:
+        # one xor-shift-multiply round: high bits pick the bin, low bits are the value
+        h = ((h ^ (h >> 31)) * _K3) & _M64
+        b = (h >> 40) % k
+        v = h & _MASK32
         if v < bins[b]:
             bins[b] = v
+    size = len(shingles)
     if size == 0:
         return Signature(tuple([_MASK32] * k), 0)
     # Rotation densification: an empty bin borrows the value of the next non-empty bin
@@ -213,7 +260,7 @@ def jaccard(a: Signature, b: Signature) -> float:
     """Estimated Jaccard similarity of the two shingle sets."""
     if not a.size or not b.size or len(a.values) != len(b.values):
         return 0.0
-    same = sum(1 for x, y in zip(a.values, b.values, strict=True) if x == y)
+    same = sum(map(operator.eq, a.values, b.values))
     return same / len(a.values)
 
 
@@ -243,3 +290,49 @@ def is_near_duplicate(a: Signature, b: Signature,
     if ratio < settings.trimmed_ratio and jaccard(a, b) < settings.near_duplicate_jaccard:
         return None
     return score
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    """A stored article found through ``content_hash`` or a shared band key."""
+
+    article_id: int
+    signature: Signature
+    content_hash: str
+    duplicate_of: int | None = None  # the stored article's own original, if it is a copy
+
+    @property
+    def root(self) -> int:
+        return self.duplicate_of if self.duplicate_of is not None else self.article_id
+
+
+@dataclass(frozen=True)
+class DuplicateDecision:
+    """The new article is a copy of ``duplicate_of`` (always an original, never a copy of a
+    copy) with ``similarity`` (1.0 for an exact copy); ``exact`` for the same normalised text."""
+
+    duplicate_of: int
+    similarity: float
+    exact: bool
+
+
+def find_duplicate(sig: Signature, text_hash: str, candidates: Iterable[DuplicateCandidate],
+                   settings: DedupSettings = DEFAULT_SETTINGS) -> DuplicateDecision | None:
+    """Decide whether an incoming article copies one of ``candidates``.
+
+    An exact match (same ``content_hash``) wins; otherwise every candidate passing
+    ``is_near_duplicate`` counts and the earliest original (lowest root id) is chosen, with the
+    best similarity found for it. Returns None when nothing matches."""
+    best: DuplicateDecision | None = None
+    for cand in candidates:
+        if cand.content_hash == text_hash:
+            decision = DuplicateDecision(cand.root, 1.0, True)
+        else:
+            score = is_near_duplicate(sig, cand.signature, settings)
+            if score is None:
+                continue
+            decision = DuplicateDecision(cand.root, round(score, 4), False)
+        if best is None or (decision.exact, -decision.duplicate_of, decision.similarity) > (
+                best.exact, -best.duplicate_of, best.similarity):
+            best = decision
+    return best

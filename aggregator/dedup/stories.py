@@ -15,7 +15,8 @@ window (published within ``window_days`` of the story's first article):
   none); when both sides name models and none is shared, ``model_conflict_penalty`` is
   subtracted instead: the same companies with different products are different events;
 - title_weight  x  best Jaccard of title terms against the story's titles;
-- entity_weight x  share of the article's entities the story already has;
+- entity_weight x  shared names, a multi-word name counting 1 and a single word 0.5, up to
+  ``entity_saturation`` (a name also matches by its last two words);
 - body_weight   x  best body similarity against the story's signatures;
 - press_release_bonus when both cite the same press-release URL.
 A near-duplicate body (similarity >= ``near_duplicate``) always joins. Outside the window a
@@ -31,13 +32,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from aggregator.dedup.fingerprint import (
     DEFAULT_SETTINGS,
     DedupSettings,
     Signature,
-    content_hash,
-    signature,
+    content_hash_of_tokens,
+    is_near_duplicate,
+    signature_of_tokens,
     similarity,
     tokens,
 )
@@ -53,6 +56,7 @@ __all__ = [
     "extract_entities",
     "extract_models",
     "features_of",
+    "shared_entity_weight",
     "title_terms",
 ]
 
@@ -99,12 +103,14 @@ _WORD = re.compile(r"[^\W_](?:[\w'’&.-]*[^\W_])?")
 _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n+")
 
 
+@lru_cache(maxsize=65536)
 def _fold(text: str) -> str:
     """Lower case without diacritics ("Müller" -> "muller")."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=8192)
 def title_terms(title: str) -> frozenset[str]:
     """Content words of a title, folded (no stopwords, no one-letter words)."""
     return frozenset(
@@ -112,85 +118,135 @@ def title_terms(title: str) -> frozenset[str]:
     )
 
 
+# A word holding both a digit and a letter, optionally followed by "II".."X" or "Mark II".
+_MODEL = re.compile(
+    r"(?<![\w.’'-])(?=[\w.’'-]*\d)(?=[\w.’'-]*[^\W\d_])([^\W_](?:[\w.’'-]*[^\W_])?)"
+    r"(?:[^\S\n]+(Mark[^\S\n]+|Mk[^\S\n]+)?(VIII|VII|III|II|IV|IX|VI|V|X)(?![\w-]))?"
+)
+_MEASURE = re.compile(r"^\d+(?:\.\d+)?[a-z]*\d*$")
+
+
 def _model_code(token: str) -> str | None:
     bare = token.replace("-", "").replace("’", "").replace("'", "").replace(".", "")
     if not (2 <= len(bare) <= 12) or not bare.isalnum():
         return None
-    has_digit = any(c.isdigit() for c in bare)
-    has_alpha = any(c.isalpha() for c in bare)
-    if not (has_digit and has_alpha):
-        return None
     low = token.lower().replace("-", "")
     if _UNIT.match(low) or _F_NUMBER.match(low) or _QUARTER.match(low):
         return None
-    if re.match(r"^\d+(?:\.\d+)?[a-z]*\d*$", low) and not any(c.isupper() for c in token):
+    if _MEASURE.match(low) and not any(c.isupper() for c in token):
         return None  # "24mp", "4k60", "1080p"-like measurements written in lower case
     return bare.upper()
 
 
 def extract_models(text: str) -> Counter[str]:
-    """Product model codes with their counts: "Z6III", "X-T5" -> "XT5", "A7R V" -> "A7RV"."""
+    """Product model codes with their counts: "Z6III", "X-T5" -> "XT5", "A7R V" -> "A7RV",
+    "R5 Mark II" -> "R5MKII"."""
     counts: Counter[str] = Counter()
-    words = _WORD.findall(text)
-    i = 0
-    while i < len(words):
-        code = _model_code(words[i])
+    for match in _MODEL.finditer(text):
+        code = _model_code(match.group(1))
         if code is None:
-            i += 1
             continue
-        j = i + 1
-        if j < len(words) and words[j] in _ROMAN:
-            code += words[j]
-            j += 1
-        elif (j + 1 < len(words) and words[j].lower() in ("mark", "mk")
-              and words[j + 1] in _ROMAN):
-            code += "MK" + words[j + 1]
-            j += 2
+        if match.group(3):
+            code += ("MK" if match.group(2) else "") + match.group(3)
         counts[code] += 1
-        i = j
     return counts
 
 
-def _is_cap(word: str) -> bool:
-    return word[0].isupper() and not any(c.isdigit() for c in word)
+_NAME_RUN = re.compile(
+    r"(?<![\w'’&.-])[A-ZÀ-ÖØ-Þ][\w'’&.-]*(?:[^\S\n]+[A-ZÀ-ÖØ-Þ][\w'’&.-]*)*"
+)
+_SPACE = re.compile(r"\s")
+_DIGIT = re.compile(r"\d")
+_OPENER_BEFORE = frozenset(".!?:;\"“„«\n")
+
+
+def _name_counts(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
+    """(multi-word names, single names inside sentences, single names opening sentences)."""
+    multi: Counter[str] = Counter()
+    single: Counter[str] = Counter()
+    opener: Counter[str] = Counter()
+
+    def flush(run: list[str], at_start: bool) -> None:
+        if not run:
+            return
+        name = _fold(" ".join(run))
+        if len(run) > 1:
+            multi[name] += 1
+        elif len(name) > 1:
+            (opener if at_start else single)[name] += 1
+
+    for match in _NAME_RUN.finditer(text):
+        start = match.start()
+        before = text[max(0, start - 8):start].rstrip(" \t")
+        # does this word open a sentence?
+        opens = (start <= 8 and not before) or (bool(before) and before[-1] in _OPENER_BEFORE)
+        group = match.group()
+        if not _SPACE.search(group):  # one word: the common case, kept fast
+            word = group.rstrip(".:")
+            if word.endswith(("'s", "’s")):
+                word = word[:-2]
+            if len(word) < 2 or word in _ROMAN or _DIGIT.search(word):
+                continue
+            folded = _fold(word)
+            if folded in _NOT_NAMES:
+                continue
+            (opener if opens else single)[folded] += 1
+            continue
+        run: list[str] = []
+        run_at_start = False
+        for raw in match.group().split():
+            ends = raw.endswith((".", ":"))
+            word = re.sub(r"['’]s$", "", raw.rstrip(".:"))
+            ok = (bool(word) and not any(c.isdigit() for c in word) and word not in _ROMAN
+                  and not (word.isupper() and _fold(word) in _NOT_NAMES)
+                  and not (not run and _fold(word) in _NOT_NAMES))
+            if ok:
+                if not run:
+                    run_at_start = opens
+                run.append(word)
+            else:
+                flush(run, run_at_start)
+                run = []
+            if ends:
+                flush(run, run_at_start)
+                run = []
+            opens = ends
+        flush(run, run_at_start)
+    return multi, single, opener
 
 
 def extract_entities(text: str) -> Counter[str]:
     """Capitalised names (folded), counted: runs of capitalised words ("Kestrel Optics",
-    "Anna Lindqvist"); single words only when not opening a sentence, or seen twice."""
-    multi: Counter[str] = Counter()
-    single: Counter[str] = Counter()
-    opener: Counter[str] = Counter()
-    for sentence in _SENTENCE_END.split(text):
-        words = _WORD.findall(sentence)
-        run: list[str] = []
-        start = 0
-        for index, word in enumerate([*words, ""]):
-            clean = re.sub(r"['’]s$", "", word)
-            if (clean and _is_cap(clean) and clean not in _ROMAN
-                    and not (clean.isupper() and _fold(clean) in _NOT_NAMES)
-                    and not (not run and _fold(clean) in _NOT_NAMES)):
-                if not run:
-                    start = index
-                run.append(clean)
-                continue
-            if run:
-                name = _fold(" ".join(run))
-                if len(run) > 1:
-                    multi[name] += 1
-                elif start == 0:
-                    opener[name] += 1
-                else:
-                    single[name] += 1
-            run = []
+    "Anna Lindqvist"); single words when named twice (sentence openers count only then)."""
+    multi, single, opener = _name_counts(text)
     out: Counter[str] = Counter(multi)
-    for name, count in single.items():
-        if len(name) > 1:
-            out[name] += count + opener.get(name, 0)
-    for name, count in opener.items():
-        if count >= 2 and name not in out and len(name) > 1:
-            out[name] += count
+    for name in single.keys() | opener.keys():
+        total = single[name] + opener[name]
+        if total >= 2:
+            out[name] += total
     return out
+
+
+def _is_title_case(title: str) -> bool:
+    words = [w for w in _WORD.findall(title) if w.isalpha() and len(w) > 3]
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) / len(words) > 0.7
+
+
+def _entity_forms(name: str) -> tuple[str, ...]:
+    """A name and, for names of three words or more, its last two words: "Sprecherin Lena
+    Hofmann" and "Lena Hofmann" meet."""
+    words = name.split()
+    return (name, " ".join(words[-2:])) if len(words) > 2 else (name,)
+
+
+def shared_entity_weight(mine: Iterable[str], theirs: Iterable[str]) -> float:
+    """Sum over my entities found in theirs: 1 for a multi-word name, 0.5 for one word."""
+    forms = {f for name in theirs for f in _entity_forms(name)}
+    total = 0.0
+    for name in mine:
+        if any(f in forms for f in _entity_forms(name)):
+            total += 1.0 if " " in name else 0.5
+    return total
 
 
 @dataclass(frozen=True)
@@ -208,26 +264,45 @@ class ArticleFeatures:
 
 
 def features_of(title: str, text: str, published: datetime | None,
-                attributions: Iterable[Attribution] = (), *,
+                attributions: Iterable[Attribution] = (), *, url: str | None = None,
                 settings: DedupSettings = DEFAULT_SETTINGS,
                 tracking_params: Sequence[str] = DEFAULT_TRACKING_PARAMS,
-                max_entities: int = 12) -> ArticleFeatures:
+                max_entities: int = 16) -> ArticleFeatures:
     """Features of one article. Models count when named in the title or twice in the body
     (a rival's camera mentioned once in passing does not make it that camera's story);
-    entities likewise when in the title or named at least twice, at most ``max_entities``."""
+    entities are the multi-word names, single-word names seen twice or in the title, and the
+    title's names (for a Title Case title, only names the body confirms), at most
+    ``max_entities``, title names first.
+    ``url`` (the article's canonical URL) is kept among the press-release URLs: a release
+    page and the articles citing it then share a ``p:`` key."""
+    words = tokens(text)
+    head = text[:settings.entity_scan_chars]
     title_models = extract_models(title)
-    body_models = extract_models(text)
+    body_models = extract_models(head)
     models = {m for m in title_models} | {m for m, n in body_models.items() if n >= 2}
-    title_entities = extract_entities(title)
-    body_entities = extract_entities(text)
-    ranked = Counter({e: n for e, n in body_entities.items() if n >= 2})
-    for name in title_entities:
-        ranked[name] += 100
-    entities = {e for e, _ in ranked.most_common(max_entities)}
+    multi, single, opener = _name_counts(head)
+    folded_title = f" {' '.join(_fold(t) for t in tokens(title))} "
+    ranked: Counter[str] = Counter(multi)
+    for name in single.keys() | opener.keys():
+        total = single[name] + opener[name]
+        if total >= 2 or f" {name} " in folded_title:
+            ranked[name] += total
+    if _is_title_case(title):
+        for name in ranked:
+            if f" {name} " in folded_title:
+                ranked[name] += 100
+    else:
+        t_multi, t_single, t_opener = _name_counts(title)
+        for name in t_multi.keys() | t_single.keys() | t_opener.keys():
+            ranked[name] += 100
+    entities = {e for e, _ in sorted(ranked.items(), key=lambda kv: (-kv[1], kv[0]))
+                [:max_entities]}
     press = {
         canonical_url(a.url, tracking_params=tracking_params)
         for a in attributions if a.kind == "press_release" and a.url
     }
+    if url:
+        press.add(canonical_url(url, tracking_params=tracking_params))
     return ArticleFeatures(
         title=title,
         title_terms=title_terms(title),
@@ -235,8 +310,8 @@ def features_of(title: str, text: str, published: datetime | None,
         models=frozenset(models),
         press_urls=frozenset(press),
         published=published,
-        signature=signature(text, settings),
-        content_hash=content_hash(text),
+        signature=signature_of_tokens(words, settings),
+        content_hash=content_hash_of_tokens(words),
     )
 
 
@@ -252,13 +327,15 @@ def entity_keys(features: ArticleFeatures) -> list[str]:
 class StoryCandidate:
     """A stored story, as the store rebuilds it from its rows: the ``story_keys`` of its
     articles, its article titles (newest few are enough), its first article's time and
-    (optionally) its articles' signatures."""
+    (optionally) its original articles' signatures with their ids, so a near-duplicate that
+    the band keys missed is still caught here."""
 
     story_id: int
     keys: frozenset[str]
     titles: tuple[str, ...] = ()
     first_seen: datetime | None = None
     signatures: tuple[Signature, ...] = ()
+    article_ids: tuple[int, ...] = ()  # parallel to ``signatures`` (originals only)
 
     @classmethod
     def from_features(cls, story_id: int, members: Sequence[ArticleFeatures]
@@ -276,11 +353,15 @@ class StoryCandidate:
 @dataclass(frozen=True)
 class StoryDecision:
     """``story_id`` to join, or None for a new story; ``score`` of the best candidate and
-    the ``reasons`` that made it (for logs and ``aggregator story``)."""
+    the ``reasons`` that made it (for logs and ``aggregator story``); ``duplicate_of`` and
+    ``similarity`` when the body nearly duplicates one of the candidate's articles (given
+    ``article_ids``)."""
 
     story_id: int | None
     score: float
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    duplicate_of: int | None = None  # a near-duplicate found among the story's articles
+    similarity: float | None = None
 
     @property
     def is_new(self) -> bool:
@@ -294,14 +375,24 @@ def _within(published: datetime | None, first_seen: datetime | None, days: float
 
 
 def _score(features: ArticleFeatures, cand: StoryCandidate, settings: DedupSettings
-           ) -> tuple[float, list[str]]:
+           ) -> tuple[float, list[str], tuple[int, float] | None]:
     reasons: list[str] = []
     score = 0.0
-    body = max((similarity(features.signature, s) for s in cand.signatures), default=0.0)
-    if (body >= settings.near_duplicate
-            and min(features.signature.size, *(s.size for s in cand.signatures))
-            >= settings.min_shingles):
-        return 10.0, [f"near-duplicate body {body:.2f}"]
+    body = 0.0
+    near: tuple[float, int] | None = None
+    if features.signature.size >= settings.min_shingles:
+        for index, sig in enumerate(cand.signatures):
+            if sig.size < settings.min_shingles:
+                continue
+            value = similarity(features.signature, sig)
+            body = max(body, value)
+            dup = is_near_duplicate(features.signature, sig, settings)
+            if dup is not None and (near is None or dup > near[0]):
+                near = (dup, index)
+    if near is not None:
+        article = cand.article_ids[near[1]] if near[1] < len(cand.article_ids) else None
+        return 10.0, [f"near-duplicate body {near[0]:.2f}"], (
+            (article, round(near[0], 4)) if article is not None else None)
     models = {k[2:] for k in cand.keys if k.startswith("m:")}
     press = {k[2:] for k in cand.keys if k.startswith("p:")}
     entities = {k[2:] for k in cand.keys if k.startswith("e:")}
@@ -317,11 +408,11 @@ def _score(features: ArticleFeatures, cand: StoryCandidate, settings: DedupSetti
     if features.press_urls & press:
         score += settings.press_release_bonus
         reasons.append("same press release")
-    if features.entities:
-        value = len(features.entities & entities) / len(features.entities)
+    shared = shared_entity_weight(features.entities, entities)
+    if shared:
+        value = min(1.0, shared / settings.entity_saturation)
         score += settings.entity_weight * value
-        if value:
-            reasons.append(f"entities {value:.2f}")
+        reasons.append(f"entities {shared:.1f}")
     best_title = 0.0
     for title in cand.titles:
         other = title_terms(title)
@@ -334,7 +425,7 @@ def _score(features: ArticleFeatures, cand: StoryCandidate, settings: DedupSetti
     score += settings.body_weight * body
     if body:
         reasons.append(f"body {body:.2f}")
-    return score, reasons
+    return score, reasons, None
 
 
 def assign_story(features: ArticleFeatures, candidates: Sequence[StoryCandidate],
@@ -346,11 +437,12 @@ def assign_story(features: ArticleFeatures, candidates: Sequence[StoryCandidate]
     for cand in candidates:
         if not _within(features.published, cand.first_seen, settings.window_days):
             continue
-        score, reasons = _score(features, cand, settings)
+        score, reasons, dup = _score(features, cand, settings)
         if best is None or score > best.score or (
                 score == best.score and best.story_id is not None
                 and cand.story_id < best.story_id):
-            best = StoryDecision(cand.story_id, score, tuple(reasons))
+            best = StoryDecision(cand.story_id, score, tuple(reasons),
+                                 dup[0] if dup else None, dup[1] if dup else None)
     if best is None:
         return StoryDecision(None, 0.0, ("no candidate in the time window",))
     if best.score < settings.story_threshold:

@@ -1,0 +1,615 @@
+"""Duplicate and story benchmark: quality on the labelled set, speed and memory at scale.
+
+    .venv/bin/python bench/dedup.py                  # quality + scale at 10k, 100k, 1M
+    .venv/bin/python bench/dedup.py --quality        # quality only (a second)
+    .venv/bin/python bench/dedup.py --sizes 10000 100000 --window 2000
+
+Quality: fixtures/dedup/articles.jsonl goes, in published order, through ``DedupIndex`` (a
+small SQLite store with the band and story-key tables the real store keeps, wired the way
+the store should wire aggregator.dedup). Pairwise precision/recall for near-duplicates (pairs
+with the same original) and for story membership (pairs in the same story).
+
+Scale: for each size N a fresh subprocess bulk-loads N stored articles (rows with band keys,
+story keys and signatures shaped like real ones) into a SQLite file, then times a window of
+real articles from a synthetic generator (with planted copies and same-event articles)
+through fingerprint + lookup + insert, one transaction per article. Peak memory is the
+subprocess's maximum RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import combinations
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from aggregator.dedup.fingerprint import (  # noqa: E402
+    DEFAULT_SETTINGS,
+    DedupSettings,
+    DuplicateCandidate,
+    DuplicateDecision,
+    Signature,
+    band_keys,
+    find_duplicate,
+)
+from aggregator.dedup.stories import (  # noqa: E402
+    StoryCandidate,
+    assign_story,
+    entity_keys,
+    features_of,
+)
+from aggregator.dedup.urls import canonical_url  # noqa: E402
+from aggregator.models import Attribution  # noqa: E402
+
+FIXTURES = ROOT / "fixtures" / "dedup" / "articles.jsonl"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY, canonical_url TEXT NOT NULL UNIQUE, source TEXT, title TEXT,
+    published TEXT, content_hash TEXT, signature BLOB, duplicate_of INTEGER,
+    similarity REAL, story_id INTEGER);
+CREATE TABLE IF NOT EXISTS url_aliases (url TEXT PRIMARY KEY, article_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS stories (
+    id INTEGER PRIMARY KEY, title TEXT, first_seen TEXT, first_source TEXT,
+    first_article INTEGER, articles INTEGER, sources INTEGER, updated TEXT);
+CREATE TABLE IF NOT EXISTS dedup_bands (band_key INTEGER NOT NULL, article_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS story_keys (
+    key TEXT NOT NULL, story_id INTEGER NOT NULL, seen TEXT NOT NULL);
+"""
+INDEXES = """
+CREATE INDEX IF NOT EXISTS articles_content_hash ON articles (content_hash);
+CREATE INDEX IF NOT EXISTS articles_story ON articles (story_id);
+CREATE INDEX IF NOT EXISTS dedup_bands_key ON dedup_bands (band_key);
+CREATE INDEX IF NOT EXISTS story_keys_key_seen ON story_keys (key, seen);
+CREATE UNIQUE INDEX IF NOT EXISTS story_keys_story_key ON story_keys (story_id, key);
+"""
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    url: str
+    source: str
+    title: str
+    text: str
+    published: datetime
+    attributions: tuple[Attribution, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stored:
+    article_id: int
+    duplicate_of: int | None
+    similarity: float | None
+    story_id: int
+    new_row: bool  # False: the URL was already stored (an alias)
+
+
+class DedupIndex:
+    """The reference wiring of aggregator.dedup into SQLite (what the store should do).
+
+    ``add`` runs, per article: canonical URL -> alias lookup; features (pure); exact hash
+    lookup; band-key lookup -> signatures -> ``find_duplicate``; story: the duplicate's story,
+    else candidate stories by ``story_keys`` inside the time window -> ``assign_story``; then
+    one transaction inserting the article, its band keys, its story keys and the story row.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, settings: DedupSettings = DEFAULT_SETTINGS,
+                 *, max_candidate_stories: int = 4, max_story_articles: int = 6) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.max_candidate_stories = max_candidate_stories
+        self.max_story_articles = max_story_articles
+        conn.executescript(SCHEMA)
+        conn.executescript(INDEXES)
+
+    def add(self, item: Incoming) -> Stored:
+        conn = self.conn
+        settings = self.settings
+        canon = canonical_url(item.url)
+        row = conn.execute(
+            "SELECT a.id, a.duplicate_of, a.similarity, a.story_id FROM url_aliases u "
+            "JOIN articles a ON a.id = u.article_id WHERE u.url IN (?, ?)", (item.url, canon),
+        ).fetchone()
+        if row is not None:  # already stored under another form of this URL
+            with conn:
+                conn.execute("INSERT OR IGNORE INTO url_aliases VALUES (?, ?)", (item.url, row[0]))
+            return Stored(row[0], row[1], row[2], row[3], False)
+        feats = features_of(item.title, item.text, item.published, item.attributions,
+                            url=canon, settings=settings)
+        keys = band_keys(feats.signature, settings)
+        cands: dict[int, DuplicateCandidate] = {}
+        ids = [r[0] for r in conn.execute(
+            "SELECT id FROM articles WHERE content_hash = ? LIMIT 5", (feats.content_hash,))]
+        if keys:
+            marks = ",".join("?" * len(keys))
+            ids += [r[0] for r in conn.execute(
+                f"SELECT DISTINCT article_id FROM dedup_bands WHERE band_key IN ({marks}) "
+                f"LIMIT {settings.max_band_candidates}", keys)]
+        if ids:
+            marks = ",".join("?" * len(ids))
+            for aid, sig, chash, dup in conn.execute(
+                    f"SELECT id, signature, content_hash, duplicate_of FROM articles "
+                    f"WHERE id IN ({marks})", ids):
+                cands[aid] = DuplicateCandidate(aid, Signature.from_bytes(sig), chash, dup)
+        dup = find_duplicate(feats.signature, feats.content_hash, cands.values(), settings)
+        published = iso(item.published)
+        story_id: int | None = None
+        if dup is not None:
+            story_id = conn.execute("SELECT story_id FROM articles WHERE id = ?",
+                                    (dup.duplicate_of,)).fetchone()[0]
+        skeys = entity_keys(feats)
+        if story_id is None and skeys:
+            window = timedelta(days=settings.window_days)
+            marks = ",".join("?" * len(skeys))
+            top = [r[0] for r in conn.execute(
+                f"SELECT story_id, SUM(CASE WHEN key LIKE 'e:%' THEN 1 ELSE 3 END) AS w "
+                f"FROM story_keys WHERE key IN ({marks}) AND seen BETWEEN ? AND ? "
+                f"GROUP BY story_id ORDER BY w DESC, story_id LIMIT ?",
+                [*skeys, iso(item.published - window), iso(item.published + window),
+                 self.max_candidate_stories])]
+            if top:
+                decision = assign_story(feats, self._candidates(top), settings)
+                story_id = decision.story_id
+                if dup is None and decision.duplicate_of is not None:
+                    # a near-duplicate the band keys missed, found among the story's articles
+                    dup = DuplicateDecision(decision.duplicate_of, decision.similarity or 0.0,
+                                            False)
+        with conn:
+            cur = conn.execute(
+                "INSERT INTO articles (canonical_url, source, title, published, content_hash,"
+                " signature, duplicate_of, similarity, story_id) VALUES (?,?,?,?,?,?,?,?,?)",
+                (canon, item.source, item.title, published, feats.content_hash,
+                 feats.signature.to_bytes(), dup.duplicate_of if dup else None,
+                 dup.similarity if dup else None, story_id))
+            aid = cur.lastrowid
+            assert aid is not None
+            conn.executemany("INSERT OR IGNORE INTO url_aliases VALUES (?, ?)",
+                             [(item.url, aid), (canon, aid)])
+            if dup is None or not dup.exact:
+                conn.executemany("INSERT INTO dedup_bands VALUES (?, ?)",
+                                 [(k, aid) for k in keys])
+            if story_id is None:
+                story_id = conn.execute(
+                    "INSERT INTO stories (title, first_seen, first_source, first_article,"
+                    " articles, sources, updated) VALUES (?,?,?,?,1,1,?)",
+                    (item.title, published, item.source, aid, published)).lastrowid
+                conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, aid))
+                seen = published
+            else:
+                conn.execute(
+                    "UPDATE stories SET articles = articles + 1, updated = max(updated, ?),"
+                    " sources = (SELECT COUNT(DISTINCT source) FROM articles"
+                    "            WHERE story_id = ?) WHERE id = ?",
+                    (published, story_id, story_id))
+                seen = conn.execute("SELECT first_seen FROM stories WHERE id = ?",
+                                    (story_id,)).fetchone()[0]
+            conn.executemany("INSERT OR IGNORE INTO story_keys VALUES (?, ?, ?)",
+                             [(k, story_id, seen) for k in skeys])
+        assert story_id is not None
+        return Stored(aid, dup.duplicate_of if dup else None, dup.similarity if dup else None,
+                      story_id, True)
+
+    def _candidates(self, story_ids: Sequence[int]) -> list[StoryCandidate]:
+        marks = ",".join("?" * len(story_ids))
+        keys: dict[int, set[str]] = defaultdict(set)
+        for sid, key in self.conn.execute(
+                f"SELECT story_id, key FROM story_keys WHERE story_id IN ({marks})", story_ids):
+            keys[sid].add(key)
+        titles: dict[int, list[str]] = defaultdict(list)
+        sigs: dict[int, list[Signature]] = defaultdict(list)
+        ids: dict[int, list[int]] = defaultdict(list)
+        for aid, sid, title, sig in self.conn.execute(
+                f"SELECT id, story_id, title, signature FROM articles "
+                f"WHERE story_id IN ({marks}) AND duplicate_of IS NULL ORDER BY id DESC LIMIT ?",
+                [*story_ids, self.max_story_articles * len(story_ids)]):
+            if len(titles[sid]) < self.max_story_articles:
+                titles[sid].append(title)
+                sigs[sid].append(Signature.from_bytes(sig))
+                ids[sid].append(aid)
+        first = dict(self.conn.execute(
+            f"SELECT id, first_seen FROM stories WHERE id IN ({marks})", story_ids).fetchall())
+        return [StoryCandidate(sid, frozenset(keys[sid]), tuple(titles[sid]),
+                               datetime.fromisoformat(first[sid]), tuple(sigs[sid]),
+                               tuple(ids[sid]))
+                for sid in story_ids]
+
+
+# -- quality ---------------------------------------------------------------------------------
+def load_labelled(path: Path = FIXTURES) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return sorted(rows, key=lambda r: (r["published"], r["id"]))
+
+
+def _incoming(row: dict) -> Incoming:
+    return Incoming(
+        url=row["url"], source=row["source"], title=row["title"], text=row["text"],
+        published=datetime.fromisoformat(row["published"].replace("Z", "+00:00")),
+        attributions=tuple(Attribution(kind=a["kind"], name=a["name"], url=a.get("url"))
+                           for a in row.get("attributions", [])),
+    )
+
+
+def _pairs(groups: dict[str, object]) -> set[tuple[str, str]]:
+    by: dict[object, list[str]] = defaultdict(list)
+    for key, value in groups.items():
+        by[value].append(key)
+    return {tuple(sorted(p)) for members in by.values() for p in combinations(members, 2)}
+
+
+def _pr(predicted: set, truth: set) -> tuple[float, float, int, int, int]:
+    tp = len(predicted & truth)
+    precision = tp / len(predicted) if predicted else 1.0
+    recall = tp / len(truth) if truth else 1.0
+    return precision, recall, tp, len(predicted) - tp, len(truth) - tp
+
+
+@dataclass(frozen=True)
+class Quality:
+    dup_precision: float
+    dup_recall: float
+    story_precision: float
+    story_recall: float
+    lines: tuple[str, ...]
+
+
+def run_quality(settings: DedupSettings = DEFAULT_SETTINGS, path: Path = FIXTURES) -> Quality:
+    rows = load_labelled(path)
+    index = DedupIndex(sqlite3.connect(":memory:"), settings)
+    by_id = {r["id"]: r for r in rows}
+    pred_root: dict[str, object] = {}
+    pred_story: dict[str, object] = {}
+    results: dict[str, Stored] = {}
+    for row in rows:
+        stored = index.add(_incoming(row))
+        results[row["id"]] = stored
+        pred_root[row["id"]] = stored.duplicate_of or stored.article_id
+        pred_story[row["id"]] = stored.story_id
+
+    def root(rid: str) -> str:
+        while by_id[rid]["duplicate_of"]:
+            rid = by_id[rid]["duplicate_of"]
+        return rid
+
+    true_root = {r["id"]: root(r["id"]) for r in rows}
+    true_story = {r["id"]: r["story"] for r in rows}
+    dp, dr, dtp, dfp, dfn = _pr(_pairs(pred_root), _pairs(true_root))
+    sp, sr, stp, sfp, sfn = _pr(_pairs(pred_story), _pairs(true_story))
+    lines = [
+        f"labelled set: {len(rows)} articles, {len(set(true_story.values()))} stories, "
+        f"{sum(1 for r in rows if r['duplicate_of'])} copies",
+        "",
+        f"{'measure':<16}{'precision':>10}{'recall':>8}{'TP':>6}{'FP':>6}{'FN':>6}"
+        f"{'target':>18}",
+        f"{'near-duplicate':<16}{dp:>10.3f}{dr:>8.3f}{dtp:>6}{dfp:>6}{dfn:>6}"
+        f"{'P>=0.98 R>=0.95':>18}",
+        f"{'story':<16}{sp:>10.3f}{sr:>8.3f}{stp:>6}{sfp:>6}{sfn:>6}{'P>=0.95 R>=0.90':>18}",
+        "",
+        f"{'kind':<22}{'copies':>7}{'found':>7}{'min sim':>9}",
+    ]
+    kinds: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        if r["duplicate_of"]:
+            kinds[r["kind"]].append(r["id"])
+    for kind in sorted(kinds):
+        ids = kinds[kind]
+        found = [i for i in ids if pred_root[i] == pred_root[true_root[i]]]
+        sims = [results[i].similarity for i in found if results[i].similarity is not None]
+        low = f"{min(sims):.2f}" if sims else "url"
+        lines.append(f"{kind:<22}{len(ids):>7}{len(found):>7}{low:>9}")
+    predicted_stories = len(set(pred_story.values()))
+    lines.append("")
+    labelled = len(set(true_story.values()))
+    lines.append(f"stories predicted: {predicted_stories} (labelled {labelled})")
+    for a, b in sorted(_pairs(pred_story) - _pairs(true_story)):
+        lines.append(f"  wrongly merged: {a} + {b}")
+    split = defaultdict(set)
+    for rid, label in true_story.items():
+        split[label].add(pred_story[rid])
+    for label, sids in sorted(split.items()):
+        if len(sids) > 1:
+            parts = defaultdict(list)
+            for rid in true_story:
+                if true_story[rid] == label:
+                    parts[pred_story[rid]].append(rid)
+            lines.append(f"  split story {label}: {list(parts.values())}")
+    for a, b in sorted(_pairs(pred_root) - _pairs(true_root)):
+        lines.append(f"  wrong duplicate: {a} ~ {b}")
+    for a, b in sorted(_pairs(true_root) - _pairs(pred_root)):
+        lines.append(f"  missed duplicate: {a} ~ {b}")
+    return Quality(dp, dr, sp, sr, tuple(lines))
+
+
+# -- synthetic articles ------------------------------------------------------------------------
+_SYL = ["ka", "lo", "mi", "ne", "ra", "to", "vel", "san", "dor", "fen", "gra", "hol", "ist",
+        "jun", "kor", "lem", "mar", "nol", "pra", "quen", "ros", "sti", "tur", "ulm", "var",
+        "wen", "xal", "yor", "zet", "bri", "cal", "del"]
+
+
+class Synth:
+    """Deterministic synthetic camera-news: events (brand, model, date) covered by several
+    outlets in their own words, plus planted copies (exact, syndicated, trimmed)."""
+
+    def __init__(self, seed: int = 7, brands: int = 400, vocab: int = 20000) -> None:
+        rnd = random.Random(seed)
+        self.rnd = rnd
+        words: set[str] = set()
+        while len(words) < vocab:
+            words.add("".join(rnd.choice(_SYL) for _ in range(rnd.randint(1, 4))))
+        self.words = sorted(words)
+        # Zipf-like weights: a few very common words, a long tail.
+        self.cum = []
+        total = 0.0
+        for rank in range(1, len(self.words) + 1):
+            total += 1.0 / rank
+            self.cum.append(total)
+        self.brands = [" ".join(w.capitalize() for w in rnd.sample(self.words[500:], 2))
+                       for _ in range(brands)]
+        self.people = [" ".join(w.capitalize() for w in rnd.sample(self.words[500:], 2))
+                       for _ in range(brands * 3)]
+        self.sources = [f"Outlet {i}" for i in range(60)]
+
+    def sentence(self, n: int) -> str:
+        ws = self.rnd.choices(self.words, cum_weights=self.cum, k=n)
+        return " ".join(ws).capitalize() + "."
+
+    def event(self, number: int, when: datetime) -> dict:
+        rnd = self.rnd
+        brand_i = rnd.randrange(len(self.brands))
+        brand = self.brands[brand_i]
+        code = "".join(c for c in brand.split()[0][:2].upper()) + str(rnd.randint(1, 99))
+        if rnd.random() < 0.3:
+            code += rnd.choice(["", " II", " III", "S", "R"]).replace(" ", "")
+        return {"n": number, "brand": brand, "model": code, "when": when,
+                "person": self.people[brand_i * 3 + rnd.randrange(3)],
+                "topic": [self.words[rnd.randrange(200, 5000)] for _ in range(3)]}
+
+    def article(self, ev: dict, outlet: int) -> Incoming:
+        rnd = self.rnd
+        paras = []
+        for p in range(rnd.randint(3, 5)):
+            sents = [self.sentence(rnd.randint(8, 18)) for _ in range(rnd.randint(2, 4))]
+            if p == 0:
+                sents.insert(0, f"{ev['brand']} has announced the {ev['model']} "
+                                f"{' '.join(ev['topic'])}.")
+            if p == 1:
+                sents.append(f"The {ev['model']} was presented by {ev['person']} of "
+                             f"{ev['brand']}.")
+            paras.append(" ".join(sents))
+        when = ev["when"] + timedelta(hours=rnd.uniform(0, 72))
+        title = (f"{ev['brand']} {ev['model']}: {' '.join(ev['topic'])} "
+                 f"{self.words[rnd.randrange(100, 3000)]}")
+        return Incoming(f"https://outlet{outlet}.example/news/{ev['n']}-{outlet}-{rnd.random():.8f}",
+                        self.sources[outlet], title, "\n\n".join(paras), when)
+
+    def copy(self, art: Incoming, outlet: int) -> Incoming:
+        rnd = self.rnd
+        paras = art.text.split("\n\n")
+        kind = rnd.choice(["exact", "syndicated", "trimmed"])
+        if kind == "syndicated":
+            paras = [*paras, f"This story first appeared on {art.source}."]
+        elif kind == "trimmed" and len(paras) > 3:
+            paras = paras[1:] if rnd.random() < 0.5 else paras[:-1]
+        return Incoming(f"https://outlet{outlet}.example/copy/{rnd.random():.10f}",
+                        self.sources[outlet], art.title, "\n\n".join(paras),
+                        art.published + timedelta(hours=rnd.uniform(1, 12)))
+
+    def stream(self, count: int, start: datetime, per_day: float) -> Iterator[Incoming]:
+        """``count`` articles: events at ``per_day`` articles a day, about 3 originals per
+        event and 15% planted copies."""
+        rnd = self.rnd
+        made = 0
+        recent: list[Incoming] = []
+        number = 0
+        when = start
+        while made < count:
+            number += 1
+            ev = self.event(number, when)
+            for _ in range(rnd.randint(1, 5)):
+                if made >= count:
+                    break
+                art = self.article(ev, rnd.randrange(len(self.sources)))
+                recent.append(art)
+                made += 1
+                yield art
+                if rnd.random() < 0.15 and made < count:
+                    made += 1
+                    yield self.copy(rnd.choice(recent[-50:]), rnd.randrange(len(self.sources)))
+            when += timedelta(days=3.0 / per_day)
+            recent = recent[-200:]
+
+
+# -- scale -----------------------------------------------------------------------------------
+def _bulk_rows(synth: Synth, n: int, start: datetime, per_day: float,
+               settings: DedupSettings) -> Iterator[tuple[tuple, list[tuple], list[tuple]]]:
+    """Rows shaped like stored ones without computing real fingerprints (fast)."""
+    rnd = random.Random(11)
+    story = 0
+    aid = 0
+    when = start
+    sig_len = settings.num_perm
+    while aid < n:
+        story += 1
+        ev = synth.event(story, when)
+        first = iso(when)
+        keys = [f"m:{ev['model'].replace(' ', '').upper()}", f"e:{ev['brand'].lower()}",
+                f"e:{ev['person'].lower()}"]
+        members = rnd.randint(1, 6)
+        story_rows = [(k, story, first) for k in keys]
+        for m in range(members):
+            aid += 1
+            if aid > n:
+                break
+            sig = struct.pack("<I", 200) + rnd.randbytes(4 * sig_len)
+            article = (aid, f"https://bulk.example/{aid}", f"Outlet {rnd.randrange(60)}",
+                       f"{ev['brand']} {ev['model']} {' '.join(ev['topic'])}", first,
+                       f"{rnd.getrandbits(128):032x}", sig, None, None, story)
+            bands = [(rnd.getrandbits(64) - (1 << 63), aid) for _ in range(settings.bands)]
+            yield article, bands, (story_rows if m == 0 else [])
+        when += timedelta(days=members / per_day)
+
+
+def bulk_load(conn: sqlite3.Connection, n: int, start: datetime, per_day: float,
+              settings: DedupSettings) -> datetime:
+    conn.executescript(SCHEMA)
+    synth = Synth(seed=3)
+    arts: list[tuple] = []
+    bands: list[tuple] = []
+    keys: list[tuple] = []
+    stories: list[tuple] = []
+    last = start
+
+    def flush() -> None:
+        conn.executemany("INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?)", arts)
+        conn.executemany("INSERT INTO dedup_bands VALUES (?,?)", bands)
+        conn.executemany("INSERT INTO story_keys VALUES (?,?,?)", keys)
+        conn.executemany("INSERT INTO stories VALUES (?,?,?,?,?,?,?,?)", stories)
+        arts.clear()
+        bands.clear()
+        keys.clear()
+        stories.clear()
+
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("BEGIN")
+    for article, brows, krows in _bulk_rows(synth, n, start, per_day, settings):
+        arts.append(article)
+        bands.extend(brows)
+        if krows:
+            keys.extend(krows)
+            stories.append((krows[0][1], article[3], article[4], article[2], article[0], 1, 1,
+                            article[4]))
+        last = datetime.fromisoformat(article[4])
+        if len(arts) >= 20000:
+            flush()
+    flush()
+    conn.execute("COMMIT")
+    conn.execute("INSERT INTO url_aliases SELECT canonical_url, id FROM articles")
+    conn.executescript(INDEXES)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return last
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _current_rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def scale_one(n: int, window: int, settings: DedupSettings = DEFAULT_SETTINGS) -> dict:
+    per_day = 900.0  # about a thousand articles a day across all sources
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache at every size
+        t0 = time.perf_counter()
+        last = bulk_load(conn, n, start, per_day, settings)
+        load_s = time.perf_counter() - t0
+        conn.close()
+        conn = sqlite3.connect(path)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA wal_autocheckpoint=10000")
+        conn.execute("PRAGMA mmap_size=4294967296")
+        index = DedupIndex(conn, settings)
+        synth = Synth(seed=5)
+        items = list(synth.stream(window, last - timedelta(days=3), per_day))
+        # Warm-up: the first few hundred to fill caches, not timed.
+        planted = sum(1 for item in items[len(items) // 10:] if "/copy/" in item.url)
+        warm = len(items) // 10
+        for item in items[:warm]:
+            index.add(item)
+        rss_before = _current_rss_mb()
+        t1 = time.perf_counter()
+        c1 = time.process_time()
+        dups = 0
+        for item in items[warm:]:
+            if index.add(item).duplicate_of is not None:
+                dups += 1
+        elapsed = time.perf_counter() - t1
+        cpu = time.process_time() - c1
+        timed = len(items) - warm
+        stored = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        bands = conn.execute("SELECT COUNT(*) FROM dedup_bands").fetchone()[0]
+        db_mb = os.path.getsize(path) / 1e6
+        conn.close()
+    return {"n": n, "stored": stored, "bands": bands, "timed": timed,
+            "per_s": timed / elapsed, "cpu_per_s": timed / cpu, "ms": 1000 * elapsed / timed,
+            "cpu_ms": 1000 * cpu / timed, "dups": dups, "planted": planted,
+            "load_s": load_s, "peak_rss_mb": _rss_mb(),
+            "rss_window_growth_mb": _current_rss_mb() - rss_before, "db_mb": db_mb}
+
+
+def run_scale(sizes: Iterable[int], window: int) -> list[str]:
+    lines = [f"{'stored':>9}{'timed':>7}{'art/s cpu':>10}{'art/s wall':>11}{'cpu ms':>8}"
+             f"{'dups/planted':>13}{'peak RSS MB':>12}{'RSS +MB':>8}{'DB MB':>7}{'band rows':>11}"
+             f"{'load s':>7}"]
+    first = None
+    for n in sizes:
+        out = subprocess.run([sys.executable, __file__, "--scale-one", str(n),
+                              "--window", str(window)], capture_output=True, text=True,
+                             check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        first = first or r["per_s"]
+        dp = f"{r['dups']}/{r['planted']}"
+        lines.append(f"{r['n']:>9}{r['timed']:>7}{r['cpu_per_s']:>10.0f}{r['per_s']:>11.0f}"
+                     f"{r['cpu_ms']:>8.2f}{dp:>13}{r['peak_rss_mb']:>12.0f}"
+                     f"{r['rss_window_growth_mb']:>8.1f}{r['db_mb']:>7.0f}{r['bands']:>11}"
+                     f"{r['load_s']:>7.0f}")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quality", action="store_true", help="quality only")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--window", type=int, default=3000, help="timed articles per size")
+    parser.add_argument("--scale-one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.scale_one is not None:
+        print(json.dumps(scale_one(args.scale_one, args.window)))
+        return 0
+    print("== quality: fixtures/dedup/articles.jsonl ==")
+    quality = run_quality()
+    print("\n".join(quality.lines))
+    if args.quality:
+        return 0
+    print()
+    print(f"== scale: fingerprint + lookup + insert, one core, window of {args.window} ==")
+    head = run_scale([], args.window)[0]
+    print(head, flush=True)
+    run_scale(args.sizes, args.window)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
