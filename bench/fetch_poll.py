@@ -69,6 +69,8 @@ def serve(hosts: list[str], port: int, latency: float, ready: mp.Event, conn) ->
                     return
                 active[host] += 1
                 peak[host] = max(peak[host], active[host])
+                stats["active"] += 1
+                stats["peak_all"] = max(stats["peak_all"], stats["active"])
                 stats["requests"] += 1
                 try:
                     await asyncio.sleep(latency)
@@ -86,6 +88,7 @@ def serve(hosts: list[str], port: int, latency: float, ready: mp.Event, conn) ->
                     await writer.drain()
                 finally:
                     active[host] -= 1
+                    stats["active"] -= 1
         except ConnectionError:
             pass
         finally:
@@ -153,9 +156,9 @@ def main() -> None:
         per_host_concurrency=args.per_host, max_concurrency=args.max_concurrency,
         allow_private=("127.0.0.0/23",),
     )
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     results = asyncio.run(poll(urls, settings))
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     parent.send("stop")
@@ -174,6 +177,8 @@ def main() -> None:
         ("total time", f"{elapsed:.2f} s"),
         ("requests/s", f"{args.feeds / elapsed:,.0f}"),
         ("peak memory (client maxrss)", f"{rss_mb:.0f} MB"),
+        ("max concurrent overall (server)", f"{server['peak_all']}"),
+        ("client CPU time", f"{cpu:.1f} s"),
         ("max concurrent on one host", f"{worst} (limit {settings.per_host_concurrency})"),
     ]
     width = max(len(k) for k, _ in rows)

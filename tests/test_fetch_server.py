@@ -73,16 +73,16 @@ def fetch(url: str, settings: FetchSettings = SETTINGS, fake: FakeTime | None = 
           **kwargs: Any) -> tuple[Page | FetchError, float]:
     fake = fake or FakeTime()
 
-    async def go() -> Page | FetchError:
+    async def go() -> tuple[Page | FetchError, float]:
         async with Fetcher(settings, clock=fake.clock, sleep=fake.sleep) as fetcher:
+            start = time.monotonic()  # the fetch call itself, not the client's set-up
             try:
-                return await fetcher.fetch(url, **kwargs)
+                result: Page | FetchError = await fetcher.fetch(url, **kwargs)
             except FetchError as exc:
-                return exc
+                result = exc
+            return result, time.monotonic() - start
 
-    start = time.monotonic()
-    result = run(go())
-    return result, time.monotonic() - start
+    return run(go())
 
 
 def expect(url: str, error: type[FetchError], settings: FetchSettings = SETTINGS,
