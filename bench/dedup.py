@@ -270,6 +270,10 @@ class Quality:
     story_precision: float
     story_recall: float
     lines: tuple[str, ...]
+    stories: dict[str, int]  # labelled id -> predicted story id
+    roots: dict[str, int]  # labelled id -> predicted original's article id
+    index: DedupIndex
+    rows: list[dict]
 
 
 def run_quality(settings: DedupSettings = DEFAULT_SETTINGS, path: Path = FIXTURES) -> Quality:
@@ -336,7 +340,8 @@ def run_quality(settings: DedupSettings = DEFAULT_SETTINGS, path: Path = FIXTURE
         lines.append(f"  wrong duplicate: {a} ~ {b}")
     for a, b in sorted(_pairs(true_root) - _pairs(pred_root)):
         lines.append(f"  missed duplicate: {a} ~ {b}")
-    return Quality(dp, dr, sp, sr, tuple(lines))
+    return Quality(dp, dr, sp, sr, tuple(lines), dict(pred_story),  # type: ignore[arg-type]
+                   dict(pred_root), index, rows)  # type: ignore[arg-type]
 
 
 # -- synthetic articles ------------------------------------------------------------------------
