@@ -245,3 +245,17 @@ def test_export_bad_input(store, tmp_path: Path) -> None:
     assert res.exit_code == 1 and "Traceback" not in res.output
     res = _run(tmp_path / "missing.db", "--format", "atom")
     assert res.exit_code == 1 and "no such database" in res.output
+
+
+def test_control_characters_never_break_the_xml() -> None:
+    art = {"id": 1, "url": "https://x.example/a\x00b", "canonical_url": "https://x.example/a",
+           "source": "s\x1b", "title": "Bad\x00\x1b\ud800 title\x0c", "authors": ["A\x07"],
+           "published": "2026-04-01T00:00:00+00:00", "fetched": "2026-04-01T00:00:00+00:00",
+           "summary": "s\x0bs", "html": "<p>x\x01y</p>", "text": "x", "attributions": []}
+    info = FeedInfo("T\x00", "http://127.0.0.1/f")
+    for fmt in ("atom", "rss"):
+        root = _strict(build(fmt, info, [art]))
+        assert "Bad title" in etree.tostring(root, encoding="unicode")
+    feed = json.loads(build("jsonfeed", info, [art]))
+    assert feed["items"][0]["title"] == "Bad title"
+    assert build("csv", info, [art]).count("\n") == 2

@@ -241,3 +241,30 @@ def test_missing_database_is_503(tmp_path: Path) -> None:
     with FeedServer(str(tmp_path / "none.db"), "127.0.0.1", 0) as server:
         r = httpx.get(server.base_url + "/api/articles", trust_env=False)
     assert r.status_code == 503 and r.json()["error"]["status"] == 503
+
+
+def test_serve_command(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    store = make_store(tmp_path, xss=False)
+    store.close()
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "--db", str(tmp_path / "out.db"), "serve",
+         "--port", "0"], stderr=subprocess.PIPE, text=True, env=env, cwd=root)
+    try:
+        line = proc.stderr.readline()
+        url = line.split(" at ", 1)[1].split("/ ", 1)[0]
+        assert url.startswith("http://127.0.0.1:")
+        r = httpx.get(url + "/api/sources", trust_env=False, timeout=10)
+        assert r.status_code == 200 and r.json()["count"] == 3
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    missing = subprocess.run(
+        [sys.executable, "-m", "aggregator", "--db", str(tmp_path / "none.db"), "serve",
+         "--port", "0"], capture_output=True, text=True, env=env, cwd=root, timeout=30)
+    assert missing.returncode == 1 and "no such database" in missing.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 
 from aggregator.cli_context import Context, pass_ctx
@@ -33,6 +35,10 @@ def serve_cmd(obj: Context, host: str, port: int, base_url: str | None) -> None:
                                    ) from None
     click.echo(f"Serving {obj.db_path} at {server.base_url}/ (feeds: {server.base_url}"
                "/feeds/all.atom); Ctrl-C to stop", err=True)
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
