@@ -8,7 +8,13 @@ import sqlite3
 from aggregator.errors import QueryError
 from aggregator.search.highlight import spans
 from aggregator.search.query import parse_query
-from aggregator.search.sql import PROBE_CAP, SearchFilters, probe_sql, search_sql
+from aggregator.search.sql import (
+    PROBE_CAP,
+    SearchFilters,
+    probe_sql,
+    search_sql,
+    window_is_exact,
+)
 from aggregator.store.db import Store
 
 __all__ = ["SearchFilters", "search", "snippet"]
@@ -24,11 +30,14 @@ def search(store: Store, query: str, filters: SearchFilters | None = None) -> li
         sql, params = probe_sql(parsed)
         many = store.conn.execute(sql, params).fetchone()[0] >= PROBE_CAP
         sql, params = search_sql(parsed, filters, many=many)
-        ranked = store.conn.execute(sql, params).fetchall()
+        ranked = store.conn.execute(sql, params).fetchall()  # (id, score, published, floor)
+        if not window_is_exact(ranked, filters.limit):
+            sql, params = search_sql(parsed, filters, many=many, exact=True)
+            ranked = store.conn.execute(sql, params).fetchall()
     except sqlite3.OperationalError as exc:
         raise QueryError(f"cannot search for {query!r}: {exc}") from None
     hits = []
-    for article_id, score in ranked:
+    for article_id, score, *_ in ranked:
         row = store._one("SELECT * FROM articles WHERE id = ?", (article_id,))
         if row is None:
             continue
