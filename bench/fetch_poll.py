@@ -7,7 +7,8 @@ counts, per address, how many requests were in flight at once.
 
 The client is the real Fetcher (guarded transport, per-host limits, body limits) with
 per_host_delay=0 (a politeness delay would make the cycle measure the delay, not the fetcher),
-robots checks off, and allow_private=("127.0.0.0/23",) so the loopback hosts are reachable.
+robots checks off unless --robots (then each host serves a robots.txt, fetched once),
+and allow_private=("127.0.0.0/23",) so the loopback hosts are reachable.
 
     .venv/bin/python bench/fetch_poll.py [--feeds 10000] [--hosts 200] [--latency 0.02]
 """
@@ -76,7 +77,13 @@ def serve(hosts: list[str], port: int, latency: float, ready: mp.Event, conn) ->
                     await asyncio.sleep(latency)
                     path = head.split(b" ", 2)[1]
                     etag = b'"' + path.rsplit(b"/", 1)[-1] + b'"'
-                    if b"if-none-match: " + etag in head.lower():
+                    if path == b"/robots.txt":
+                        stats["robots"] += 1
+                        body = b"User-agent: *\nDisallow: /private/\n"
+                        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+                                     + body)
+                    elif b"if-none-match: " + etag in head.lower():
                         stats["304"] += 1
                         writer.write(b"HTTP/1.1 304 Not Modified\r\nETag: " + etag
                                      + b"\r\nContent-Length: 0\r\n\r\n")
@@ -114,7 +121,7 @@ async def poll(urls: list[tuple[str, str | None]], settings: FetchSettings) -> C
     async with Fetcher(settings) as fetcher:
         async def one(url: str, etag: str | None) -> None:
             try:
-                page = await fetcher.fetch(url, etag=etag, accept="feed", robots=False)
+                page = await fetcher.fetch(url, etag=etag, accept="feed")
                 results["304" if page.not_modified else str(page.status)] += 1
             except FetchError as exc:
                 results[f"error:{exc.kind}"] += 1
@@ -131,6 +138,7 @@ def main() -> None:
     ap.add_argument("--changed", type=float, default=0.1, help="share of feeds answering 200")
     ap.add_argument("--max-concurrency", type=int, default=FetchSettings.max_concurrency)
     ap.add_argument("--per-host", type=int, default=FetchSettings.per_host_concurrency)
+    ap.add_argument("--robots", action="store_true", help="check robots.txt (served by each host)")
     args = ap.parse_args()
 
     hosts = host_addresses(args.hosts)
@@ -152,7 +160,7 @@ def main() -> None:
         urls.append((f"http://{host}:{port}/feeds/{name}", stored))
 
     settings = FetchSettings(
-        per_host_delay=0.0, robots=False, retries=2, timeout=30.0,
+        per_host_delay=0.0, robots=args.robots, retries=2, timeout=30.0,
         per_host_concurrency=args.per_host, max_concurrency=args.max_concurrency,
         allow_private=("127.0.0.0/23",),
     )
@@ -171,9 +179,11 @@ def main() -> None:
         ("feeds polled", f"{args.feeds:,} on {args.hosts} hosts"),
         ("server latency", f"{args.latency * 1000:.0f} ms"),
         ("settings", f"per_host_concurrency={settings.per_host_concurrency}, "
-                     f"max_concurrency={settings.max_concurrency}, per_host_delay=0, robots off"),
+                     f"max_concurrency={settings.max_concurrency}, per_host_delay=0, "
+                     f"robots {'on' if settings.robots else 'off'}"),
         ("results", ", ".join(f"{k}: {v:,}" for k, v in sorted(results.items()))),
-        ("server saw", f"{server['requests']:,} requests, {server['connections']:,} connections"),
+        ("server saw", f"{server['requests']:,} requests ({server['robots']} robots.txt), "
+                       f"{server['connections']:,} connections"),
         ("total time", f"{elapsed:.2f} s"),
         ("requests/s", f"{args.feeds / elapsed:,.0f}"),
         ("peak memory (client maxrss)", f"{rss_mb:.0f} MB"),
