@@ -39,10 +39,12 @@ _WS = re.compile(r"\s+")
 
 
 def is_article(url_path: str) -> bool:
-    """Article pages: every .html page except index/listing pages, /special/ and /private/."""
+    """Article pages: every .html page except index/listing pages, /special/ and /private/,
+    and AMP variants (``/amp/`` in the path), whose expected result is their canonical page's."""
     name = url_path.rsplit("/", 1)[-1]
     return not (
         url_path.startswith(("/special/", "/private/"))
+        or "/amp/" in url_path
         or name == "index.html"
         or re.fullmatch(r"page-\d+\.html", name)
     )
@@ -163,8 +165,9 @@ def test_attributions_are_on_the_page(file: Path) -> None:
     for r in data["attributions"]:
         where = f"{data['path']}: {r['kind']} {r['name']!r}"
         if r["text"]:
-            haystack = visible if r["kind"] in ("quote", "source", "press_release") else everything
-            assert squash(r["text"]) in haystack, f"{where}: text not on the page: {r['text']!r}"
+            found = squash(r["text"]) in visible or (
+                r["kind"] in ("embed", "credit") and squash(r["text"]) in everything)
+            assert found, f"{where}: text not on the page: {r['text']!r}"
         if r["url"]:
             target = r["url"]
             ok = html.escape(target) in raw or target in raw or (
@@ -227,6 +230,19 @@ def test_every_article_is_reachable_from_a_feed_or_listing() -> None:
         reachable |= {urlsplit(urljoin(BASE + listing, a.get("href"))).path
                       for a in doc.cssselect("article.press-item h2 a")}
     assert reachable == set(ARTICLES)
+
+
+def test_amp_variants_point_at_their_canonical_page() -> None:
+    amp_pages = [p for p in site_pages() if "/amp/" in p]
+    assert amp_pages
+    for amp in amp_pages:
+        canonical = amp.replace("/amp/", "/", 1)
+        raw = raw_page(amp)
+        assert f'<link rel="canonical" href="{BASE}{canonical}">' in raw
+        assert f'<link rel="amphtml" href="{BASE}{amp}">' in raw_page(canonical)
+        visible = visible_text(amp)
+        for para in load(expected_path(canonical))["text"].split("\n\n"):
+            assert para in visible, para
 
 
 def test_header_overrides_name_existing_files() -> None:
