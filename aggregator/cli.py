@@ -391,9 +391,31 @@ def _find(relative: str) -> Path:
     raise click.ClickException(f"{relative}: not found (run from the project folder)")
 
 
+DEMO_MARK = "demo_database"
+
+
+def _fresh_demo_db(db: str) -> None:
+    """The demo starts from an empty file each time (the fixture server's port changes), but
+    never deletes a database it did not make."""
+    from aggregator.store import Store
+
+    path = Path(db)
+    if path.exists():
+        with Store.open(path) as store:
+            marked = store.conn.execute(
+                "SELECT value FROM meta WHERE key = ?", (DEMO_MARK,)).fetchone()
+        if not marked:
+            raise click.ClickException(
+                f"{db}: exists and was not made by `aggregator demo`; choose another --db")
+        for suffix in ("", "-wal", "-shm"):
+            Path(db + suffix).unlink(missing_ok=True)
+    with Store.open(path) as store, store.transaction():
+        store.conn.execute("INSERT INTO meta (key, value) VALUES (?, '1')", (DEMO_MARK,))
+
+
 @cli.command()
 @click.option("--db", "db", default="demo.db", show_default=True, metavar="PATH",
-              help="Database the demo writes.")
+              help="Database the demo writes (made afresh on each run).")
 @click.option("--query", default="sensor", show_default=True, help="The example search.")
 def demo(db: str, query: str) -> None:
     """Offline demo: serve the bundled fixture site on 127.0.0.1 and crawl it."""
@@ -404,12 +426,16 @@ def demo(db: str, query: str) -> None:
 
     site = _find("fixtures/site")
     config = _find("config/demo.toml")
+    _fresh_demo_db(db)
     with FixtureServer(site) as server:
         click.echo(f"Serving the fixture site {site} at {server.base_url}")
         settings = load_config(config, variables={"base": server.base_url})
         click.echo(f"Crawling {len(settings.sources)} sources from {config} into {db} ...")
         summary, count = _crawl(settings, db, [])
-    _print_summary(summary, count)
+        _print_summary(summary, count)
+        click.echo("\nCrawling again: unchanged feeds answer 304, stored articles are skipped.")
+        again, count = _crawl(settings, db, [])
+        _print_summary(again, count)
     with Store.open(db) as store:
         total = store.count_articles()
         hits = run_search(store, query, SearchFilters(limit=3))
@@ -419,16 +445,6 @@ def demo(db: str, query: str) -> None:
     click.echo(f"Try: aggregator --db {db} show {hits[0]['id'] if hits else 1}")
     if not summary.anything_crawled:
         raise click.exceptions.Exit(1)
-
-
-def _register_commands() -> None:
-    """Commands kept in their own modules (aggregator/commands/*.py) add themselves here."""
-    from aggregator.commands import register_all
-
-    register_all(cli, sources_group)
-
-
-_register_commands()
 
 
 def main() -> None:
