@@ -38,7 +38,7 @@ def _v1(db: sqlite_utils.Database) -> None:
             "fetched": str, "language": str, "summary": str, "text": str, "html": str,
             "site_name": str, "image_url": str, "image_caption": str, "image_credit": str,
             "section": str, "tags": str, "guid": str, "content_hash": str,
-            "duplicate_of": int, "similarity": float, "story_id": int,
+            "signature": bytes, "duplicate_of": int, "similarity": float, "story_id": int,
         },
         pk="id", not_null={"url", "canonical_url", "title", "text", "fetched"},
         if_not_exists=True,
@@ -81,11 +81,12 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
     db["stories"].create_index(["first_seen"], if_not_exists=True)
     # Near-duplicate candidate lookup: LSH band keys -> article (no pairwise scans).
-    db["dedup_bands"].create({"band_key": str, "article_id": int}, if_not_exists=True)
+    db["dedup_bands"].create({"band_key": int, "article_id": int}, if_not_exists=True)
     db["dedup_bands"].create_index(["band_key"], if_not_exists=True)
     # Story candidate lookup: entity / press-release keys -> story.
     db["story_keys"].create({"key": str, "story_id": int, "seen": str}, if_not_exists=True)
     db["story_keys"].create_index(["key", "seen"], if_not_exists=True)
+    db["story_keys"].create_index(["story_id", "key"], unique=True, if_not_exists=True)
     db["articles"].create_index(["story_id"], if_not_exists=True)
     db["articles"].create_index(["duplicate_of"], if_not_exists=True)
     # Validators per URL for conditional GET (feeds and pages).
