@@ -182,6 +182,24 @@ def test_attributions_are_on_the_page(file: Path) -> None:
             assert r["name"] in visible, f"{where}: author not named on the page"
 
 
+_OPEN = "\"'“‘«„"
+_CLOSE = "\"'”’»“"
+
+
+@pytest.mark.parametrize("file", expected_files(), ids=lambda f: f.stem)
+def test_quotes_are_whole_quotations(file: Path) -> None:
+    """A quote's text is exactly what stands between one pair of quote marks (less the comma
+    that precedes the attribution)."""
+    data = load(file)
+    visible = visible_text(data["path"])
+    for r in data["attributions"]:
+        if r["kind"] != "quote":
+            continue
+        pattern = (f"[{re.escape(_OPEN)}]\\s?" + re.escape(r["text"])
+                   + f",?\\s?[{re.escape(_CLOSE)}]")
+        assert re.search(pattern, visible), f"{data['path']}: not a whole quotation: {r['text']!r}"
+
+
 def _local(url: str) -> Path:
     assert url.startswith(BASE), url
     return SITE / urlsplit(url).path.lstrip("/")
