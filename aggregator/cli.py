@@ -447,6 +447,16 @@ def demo(db: str, query: str) -> None:
         raise click.exceptions.Exit(1)
 
 
+def _register_commands() -> None:
+    """Commands kept in their own modules (aggregator/commands/*.py) add themselves here."""
+    from aggregator.commands import register_all
+
+    register_all(cli, sources_group)
+
+
+_register_commands()
+
+
 def main() -> None:
     cli(prog_name="aggregator")
 
