@@ -17,7 +17,7 @@ DOCS = {
     2: ("Panasonic L² Technology explained", "Lumix cameras use L² Technology autofocus."),
     3: ("Leica M11 Monochrom", "Leica’s new camera for Köln street photographers."),
     4: ("Sony 35 mm f/1.4 GM", "A 35mm lens with a fast aperture, rumoured by Sony Alpha Rumors."),
-    5: ("Canon EOS-R5 Mark II", "Canon's EOS R5 Mark II adds eye-control AF."),
+    5: ("Canon EOS R5 Mark II", "Canon's EOS R5 Mark II adds eye-control AF."),
     6: ("Fujifilm X100 V", "The X100V is still the one to beat; the X-T5 is next."),
     7: ("Nikon Z6-III firmware", "Firmware 1.10 for the Z6 III fixes bugs."),
 }
@@ -47,7 +47,8 @@ def ids(conn: sqlite3.Connection, query: str) -> set[int]:
     ('"l2 technology"', {2}),
     ("koln", {3}), ("Köln", {3}), ("KÖLN", {3}), ("leica's", {3}), ("Leica’s", {3}),
     ("35mm", {4}), ("35 mm", {4}), ("35", {4}), ("mm", {4}),
-    ("EOS R5", {5}), ("EOS-R5", {5}), ("R5", {5}), ("eosr5", {5}),
+    ("EOS R5", {5}), ("EOS-R5", {5}), ("R5", {5}), ("eosr5", set()), ("eos-r5*", {5}),
+    ('"canon eos-r5 mark"', {5}), ("title:eos-r5", {5}), ("X-T5", {6}), ("e-mail", set()),
     ("X100V", {6}), ("X100 V", {6}), ("X-T5", {6}), ("XT5", {6}),
     ("leic*", {3}), ("lei*", {3}), ("mono*", {3}),
     ("nikon OR canon", {1, 5, 7}), ("nikon AND firmware", {7}), ("nikon NOT firmware", {1}),

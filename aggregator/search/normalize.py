@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["fold", "fold_query", "index_text", "model_extras", "QUOTE_CHARS"]
 
@@ -51,26 +52,43 @@ UNITS = frozenset({
 })
 
 _W = r"[^\W_]"  # a letter or digit (what unicode61 keeps)
+_L = r"[^\W\d_]"  # a letter
+# Possessive quantifiers (Python 3.11) keep these linear on long text.
 # A chain of letter/digit runs joined by single hyphens.
-_HYPHEN_CHAIN = re.compile(rf"{_W}+(?:-{_W}+)+")
+_HYPHEN_CHAIN = re.compile(r"\b\w++(?:-\w++)+")
 # A token with a digit, whitespace, then a short letter run (candidate unit / numeral).
-_SPACE_PAIR = re.compile(rf"(?<!{_W})({_W}*\d{_W}*)[ \t\n\r\f\v]+([^\W\d_]{{1,5}})(?!{_W})")
+_SPACE_PAIR = re.compile(rf"\b({_L}*+\d\w*+)[ \t\n\r\f\v]++({_L}{{1,5}}+)\b")
 # A token where a letter touches a digit.
-_MIXED = re.compile(rf"{_W}*(?:\d[^\W\d_]|[^\W\d_]\d){_W}*")
-_BOUNDARY = re.compile(r"(?<=\d)(?=[^\W\d_])|(?<=[^\W\d_])(?=\d)")
+_MIXED = re.compile(rf"\b(?:{_L}++\d|\d++{_L})\w*+")
+_BOUNDARY = re.compile(rf"(?<=\d)(?={_L})|(?<={_L})(?=\d)")
 _TOKEN = re.compile(rf"{_W}+")
+# Digits and hyphens: where joining can happen (a charset first, so the scan is fast).
+_HOT = re.compile(r"[\d-][\w-]*")
+_PAIR_TAIL = re.compile(rf"[ \t\n\r\f\v]++{_L}{{1,5}}+\b")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
-def fold(text: str) -> str:
-    """NFKC, plain quotes/apostrophes/hyphens, case and accents folded. No joining."""
-    text = unicodedata.normalize("NFKC", text).translate(_PUNCT_TABLE).casefold()
+@lru_cache(maxsize=65536)
+def _fold_run(run: str) -> str:
+    text = unicodedata.normalize("NFKC", run).translate(_PUNCT_TABLE).casefold()
     if text.isascii():
         return text
     text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
     return unicodedata.normalize("NFC", text).translate(_LETTER_TABLE)
 
 
-def _join(text: str, extras: set[str] | None) -> str:
+def fold(text: str) -> str:
+    """NFKC, plain quotes/apostrophes/hyphens, case and accents folded. No joining.
+
+    ASCII is only lower-cased; each run of other characters is folded on its own (cached),
+    which keeps this cheap on long, mostly-ASCII text."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    return _NON_ASCII.sub(lambda m: _fold_run(m.group()), text)
+
+
+def _join_segment(seg: str, extras: set[str] | None) -> str:
     def hyphen(m: re.Match[str]) -> str:
         parts = m.group(0).split("-")
         if any(any(c.isdigit() for c in p) for p in parts) or any(len(p) == 1 for p in parts):
@@ -87,9 +105,38 @@ def _join(text: str, extras: set[str] | None) -> str:
             return left + right
         return m.group(0)
 
-    if "-" in text:
-        text = _HYPHEN_CHAIN.sub(hyphen, text)
-    return _SPACE_PAIR.sub(pair, text)
+    if "-" in seg:
+        seg = _HYPHEN_CHAIN.sub(hyphen, seg)
+    return _SPACE_PAIR.sub(pair, seg)
+
+
+def _join(text: str, extras: set[str] | None) -> str:
+    """Join model names and number+unit pairs. Only the short segments around digits and
+    hyphens are looked at (a fast scan finds them), so long prose costs little."""
+    out: list[str] = []
+    last = 0
+    for m in _HOT.finditer(text):
+        if m.start() < last:
+            continue
+        start = m.start()
+        while start > last and (text[start - 1].isalnum() or text[start - 1] in "_-"):
+            start -= 1
+        end = m.end()
+        tail = _PAIR_TAIL.match(text, end)
+        if tail:
+            end = tail.end()
+        seg = text[start:end]
+        joined = _join_segment(seg, extras)
+        if extras is not None:
+            for mixed in _MIXED.findall(joined):
+                extras.update(model_extras(mixed))
+        out.append(text[last:start])
+        out.append(joined)
+        last = end
+    if not out:
+        return text
+    out.append(text[last:])
+    return "".join(out)
 
 
 def model_extras(token: str) -> list[str]:
@@ -115,8 +162,6 @@ def index_text(text: str | None) -> str:
         return ""
     extras: set[str] = set()
     folded = _join(fold(text), extras)
-    for m in _MIXED.finditer(folded):
-        extras.update(model_extras(m.group(0)))
     if not extras:
         return folded
     # Parts of joined tokens may themselves be mixed (eosr5 <- eos, r5).

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 
 from aggregator.errors import QueryError
-from aggregator.search.normalize import QUOTE_CHARS, fold_query, tokens
+from aggregator.search.normalize import QUOTE_CHARS, fold, fold_query, tokens
 
 __all__ = ["ParsedQuery", "parse_query", "MAX_TERMS", "MAX_DEPTH"]
 
@@ -203,18 +203,31 @@ class _Emitter:
         s = '"' + folded.replace('"', '""') + '"' + (" *" if prefix else "")
         return f"{column} : {s}" if column else s
 
+    def either(self, joined: str, raw: str, *, prefix: bool, column: str | None,
+               positive: bool) -> str:
+        """``joined`` (as the index folds it), or, for a hyphenated word the index may hold
+        as separate words ("EOS-R5" vs "EOS R5"), either spelling."""
+        first = self.string(joined, prefix=prefix, column=column, positive=positive)
+        split = fold(raw)
+        if not first or "-" not in split or tokens(split) == tokens(joined):
+            return first
+        second = self.string(split, prefix=prefix, column=column, positive=False)
+        return f"({first} OR {second})" if second else first
+
     def item(self, it: _Item, positive: bool) -> list[str]:
         if it.group is not None:
             expr = self.alts(it.group, positive)
             return [expr] if expr else []
         if it.term is not None:
             t = it.term
-            s = self.string(fold_query(t.text), prefix=t.prefix, column=t.column,
+            s = self.either(fold_query(t.text), t.text, prefix=t.prefix, column=t.column,
                             positive=positive)
             return [s] if s else []
         out = []
+        hyphenated = {fold_query(w): w for w in it.words if "-" in fold(w)}
         for piece in fold_query(" ".join(it.words)).split():
-            s = self.string(piece, prefix=False, column=None, positive=positive)
+            s = self.either(piece, hyphenated.get(piece, piece), prefix=False, column=None,
+                            positive=positive)
             if s:
                 out.append(s)
         return out
