@@ -249,6 +249,7 @@ class _FixtureHandler(BaseHTTPRequestHandler):
     server_site: FixtureServer
     server_version = "FixtureServer/1.0"
     protocol_version = "HTTP/1.1"
+    timeout = 30  # idle keep-alive connections are closed after this many seconds
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         """Silent: tests and the demo want no stderr noise."""

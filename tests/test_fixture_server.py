@@ -214,3 +214,33 @@ def test_default_site_root_and_real_site(fixture_site: FixtureServer) -> None:
     status, headers, body = get(fixture_site, "/robots.txt")
     assert status == 200 and b"Disallow: /private/" in body
     assert fixture_site.base_url.encode() in body
+
+
+def test_hits_are_counted_under_concurrency(site: FixtureServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    site.reset_hits()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: get(site, "/blog/feed.xml")[0], range(40)))
+    assert statuses == [200] * 40
+    assert site.hits["/blog/feed.xml"] == 40
+
+
+def test_real_site_legacy_pages_and_overrides(fixture_site: FixtureServer) -> None:
+    overrides = json.loads((fixture_site.root / "_headers.json").read_text(encoding="utf-8"))
+    assert overrides, "the fotoblog pages need header overrides"
+    for path, headers in overrides.items():
+        status, got, body = get(fixture_site, path)
+        assert status == 200
+        assert got["content-type"] == headers["Content-Type"]
+        raw = (fixture_site.root / path.lstrip("/")).read_bytes()
+        assert body == raw.replace(b"{{BASE}}", fixture_site.base_url.encode())
+    status, got, body = get(fixture_site, "/fotoblog/rss.xml")
+    assert got["content-type"] == "application/rss+xml; charset=iso-8859-1"
+    assert "Jürgen Müller".encode("latin-1") in body
+    _, got, _ = get(fixture_site, "/magazine/atom.xml")
+    assert got["content-type"] == "application/atom+xml; charset=utf-8"
+    _, got, _ = get(fixture_site, "/special/brochure.pdf")
+    assert got["content-type"] == "application/pdf"
+    status, _, body = get(fixture_site, "/special/page-not-found.html")
+    assert status == 200 and b"Oops" in body
