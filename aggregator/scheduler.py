@@ -82,7 +82,10 @@ def build_scheduler(daemon: Daemon) -> AsyncIOScheduler:
 
 
 async def _job(daemon: Daemon, scheduler: AsyncIOScheduler, name: str) -> None:
-    await daemon.run_source(name)
+    try:
+        await daemon.run_source(name)
+    except asyncio.CancelledError:  # cut off at the shutdown deadline (already logged)
+        return
     if daemon.stopping:
         return
     with contextlib.suppress(JobLookupError):  # the scheduler is shutting down

@@ -19,8 +19,12 @@ from aggregator.cli_context import Context, pass_ctx
               metavar="SECONDS",
               help="On SIGINT/SIGTERM, how long running checks may finish before they are "
                    "cancelled. A second signal exits at once.")
+@click.option("--spread", default=60.0, show_default=True, type=click.FloatRange(0, 86400),
+              metavar="SECONDS",
+              help="At start, overdue or never-checked sources are spread over this many "
+                   "seconds instead of all being checked at once.")
 @pass_ctx
-def run_cmd(obj: Context, log_format: str, once: bool, grace: float) -> None:
+def run_cmd(obj: Context, log_format: str, once: bool, grace: float, spread: float) -> None:
     """Crawl on a schedule until stopped: each source at its own adaptive interval.
 
     The next check of every source is kept in the database, so a restart resumes the
@@ -37,7 +41,7 @@ def run_cmd(obj: Context, log_format: str, once: bool, grace: float) -> None:
     async def main() -> int:
         with obj.store() as store:
             async with Fetcher(settings.fetch) as fetcher:
-                daemon = Daemon(settings, store, fetcher, log=log)
+                daemon = Daemon(settings, store, fetcher, log=log, spread=spread)
                 if not once:
                     return await serve(daemon, grace=grace)
                 results = await run_once(daemon, grace=grace)
