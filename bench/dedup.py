@@ -161,12 +161,15 @@ class DedupIndex:
         if story_id is None and skeys:
             window = timedelta(days=settings.window_days)
             marks = ",".join("?" * len(skeys))
-            top = [r[0] for r in conn.execute(
-                f"SELECT story_id, SUM(CASE WHEN key LIKE 'e:%' THEN 1 ELSE 3 END) AS w "
-                f"FROM story_keys WHERE key IN ({marks}) AND seen BETWEEN ? AND ? "
-                f"GROUP BY story_id ORDER BY w DESC, story_id LIMIT ?",
-                [*skeys, iso(item.published - window), iso(item.published + window),
-                 self.max_candidate_stories])]
+            weights: dict[int, int] = defaultdict(int)
+            for sid, key in conn.execute(
+                    f"SELECT story_id, key FROM story_keys WHERE key IN ({marks}) "
+                    f"AND seen BETWEEN ? AND ? LIMIT ?",
+                    [*skeys, iso(item.published - window), iso(item.published + window),
+                     settings.max_key_stories * 4]):
+                weights[sid] += 1 if key[0] == "e" else 3
+            top = sorted(weights, key=lambda sid: (-weights[sid], sid))
+            top = top[:self.max_candidate_stories]
             if top:
                 decision = assign_story(feats, self._candidates(top), settings)
                 story_id = decision.story_id

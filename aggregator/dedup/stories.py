@@ -142,6 +142,8 @@ def extract_models(text: str) -> Counter[str]:
     """Product model codes with their counts: "Z6III", "X-T5" -> "XT5", "A7R V" -> "A7RV",
     "R5 Mark II" -> "R5MKII"."""
     counts: Counter[str] = Counter()
+    if not _DIGIT.search(text):
+        return counts
     for match in _MODEL.finditer(text):
         code = _model_code(match.group(1))
         if code is None:

@@ -114,6 +114,8 @@ def is_tracking_param(name: str, tracking_params: Sequence[str] = DEFAULT_TRACKI
 
 def _normalise_component(text: str, safe: frozenset[str]) -> str:
     """Decode escapes of unreserved characters, upper-case the others, encode the rest."""
+    if "%" not in text and all(ch in _UNRESERVED or ch in safe for ch in text):
+        return text  # the common case: nothing to change
     out: list[str] = []
     i = 0
     n = len(text)
