@@ -6,6 +6,8 @@ import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
+from lxml import etree
+
 from aggregator.extract.attr_sources import Found
 from aggregator.extract.attr_text import (
     CORP_WORDS,
@@ -41,11 +43,9 @@ def find_embeds(root: HtmlElement, base: str, cache: ClutterCache,
                 order: dict[HtmlElement, int]) -> list[Found]:
     rows: list[Found] = []
     seen: set[str] = set()
-    for el in root.iter("blockquote", "iframe", "div", "a"):
-        if _hard_clutter(el, cache):
-            continue
+    for el in root.iter("blockquote", "iframe", "div", "lite-youtube"):
         row = _embed(el, base)
-        if row is None:
+        if row is None or _hard_clutter(el, cache):
             continue
         key = row.url or f"{row.role}:{row.name}:{row.text}"
         if key in seen:
@@ -62,12 +62,17 @@ def _hard_clutter(el: HtmlElement, cache: ClutterCache) -> bool:
         tag = tag_of(node)
         if tag in ("nav", "footer", "aside"):
             return True
-        names = f"{node.get('class') or ''} {node.get('id') or ''}".lower()
-        if re.search(r"sidebar|related|recommend|comment|footer|author-box|author-bio|"
-                     r"newsletter|widget|promo|trending|popular", names):
+        names = f"{node.get('class') or ''} {node.get('id') or ''}"
+        if _HARD_CLUTTER.search(names):
             return True
         node = node.getparent()
     return False
+
+
+_HARD_CLUTTER = re.compile(r"sidebar|related|recommend|comment|footer|author-box|author-bio|"
+                           r"newsletter|widget|promo|trending|popular", re.I)
+_AUTHOR_CLUTTER = re.compile(r"related|recommend|sidebar|comment|trending|popular|more-stories|"
+                             r"promo|widget|newsletter|teaser", re.I)
 
 
 def _embed(el: HtmlElement, base: str) -> Found | None:
@@ -88,7 +93,7 @@ def _embed(el: HtmlElement, base: str) -> Found | None:
         return _generic_blockquote(el, base, "threads")
     if tag == "iframe":
         return _iframe(el, base)
-    if tag == "div" and "lite-youtube" in cls or tag == "lite-youtube":
+    if (tag == "div" and "lite-youtube" in cls) or tag == "lite-youtube":
         vid = el.get("videoid") or el.get("data-id")
         if vid:
             return Found("embed", el.get("data-channel") or el.get("title") or "YouTube",
@@ -260,6 +265,12 @@ _CREDIT = re.compile(
 _COPY = re.compile(r"(?:©|\(c\)|copyright)\s*(?:\d{4}\s+)?(?P<who>[^)\]\n|;,]{2,80})", re.I)
 
 
+_CREDIT_CLS = re.compile(r"credit|caption|photographer", re.I)
+_CREDIT_LINE = re.compile(r"\(?(?:Photo|Image|Header image|Lead image|Top image|Photos|Images|"
+                          r"Picture|Credit|Foto|Main image|Cover image)s?\s*(?:by\b|credits?\b|"
+                          r"courtesy\b|:)", re.I)
+
+
 def _credit_role(label: str) -> str:
     low = label.lower()
     if low.startswith(("image", "picture", "header", "lead", "top", "cover", "main", "hero",
@@ -297,22 +308,19 @@ def find_credits(root: HtmlElement, body: HtmlElement | None, base: str, cache: 
     rows: list[Found] = []
     seen: set[tuple[str, str | None]] = set()
     cands: list[tuple[HtmlElement, HtmlElement | None]] = []
-    for el in root.iter():
-        tag = tag_of(el)
-        if not tag:
+    for el in root.iter(etree.Element):
+        cls = el.get("class")
+        if el.tag != "figcaption" and (cls is None or not _CREDIT_CLS.search(cls)):
             continue
-        cls = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-        if tag == "figcaption" or re.search(r"credit|caption|byline-photo|photographer", cls):
-            if _hard_clutter(el, cache):
-                continue
-            fig = _figure_of(el)
-            cands.append((el, fig))
-        elif tag == "p" and body is not None and len(el.text_content() or "") < 160:
-            txt = clean_space(el.text_content() or "")
-            if re.match(r"\(?(?:Photo|Image|Header image|Lead image|Top image|Photos|Images|"
-                        r"Picture|Credit|Foto|Main image|Cover image)s?\s*(?:by\b|credits?\b|"
-                        r"courtesy\b|:)", txt, re.I) and not _hard_clutter(el, cache):
-                cands.append((el, _prev_image(el)))
+        if _hard_clutter(el, cache):
+            continue
+        cands.append((el, _figure_of(el)))
+    for el in (body if body is not None else root).iter("p"):
+        txt = el.text_content() or ""
+        if len(txt) < 160 and _CREDIT_LINE.match(clean_space(txt)) and \
+                not _hard_clutter(el, cache):
+            cands.append((el, _prev_image(el)))
+    cands.sort(key=lambda c: order.get(c[0], 0))
     done: set[HtmlElement] = set()
     for el, fig in cands:
         if any(a in done for a in el.iterancestors()):
@@ -372,9 +380,12 @@ def _figure_of(el: HtmlElement) -> HtmlElement | None:
 
 def _prev_image(el: HtmlElement) -> HtmlElement | None:
     prev = el.getprevious()
-    for _ in range(2):
+    for _ in range(3):
         if prev is None:
             return None
+        if not tag_of(prev):
+            prev = prev.getprevious()
+            continue
         if tag_of(prev) == "img" or prev.find(".//img") is not None:
             return prev
         prev = prev.getprevious()
@@ -469,14 +480,15 @@ def find_authors(root: HtmlElement, authors: list[str], base: str, cache: Clutte
                  order: dict[HtmlElement, int]) -> list[Found]:
     byline_links: list[HtmlElement] = []
     byline_boxes: list[HtmlElement] = []
-    for el in root.iter():
-        tag = tag_of(el)
-        if not tag or tag in ("script", "style", "meta", "link"):
+    for el in root.iter(etree.Element):
+        c, i, rel, itemprop = el.get("class"), el.get("id"), el.get("rel"), el.get("itemprop")
+        if c is None and i is None and rel is None and itemprop is None:
             continue
-        rel = (el.get("rel") or "").lower()
-        cls = f"{el.get('class') or ''} {el.get('id') or ''}"
-        itemprop = (el.get("itemprop") or "").lower()
-        if not (rel == "author" or itemprop == "author" or _BYLINE_CLS.search(cls)):
+        tag = tag_of(el)
+        if tag in ("script", "style", "meta", "link", "body", "html"):
+            continue
+        if not ((rel or "").lower() == "author" or (itemprop or "").lower() == "author" or
+                _BYLINE_CLS.search(f"{c or ''} {i or ''}")):
             continue
         if _author_clutter(el):
             continue
@@ -519,9 +531,12 @@ def _heading_bylines(root: HtmlElement) -> list[HtmlElement]:
         if _author_clutter(h):
             continue
         sib = h.getnext()
-        for _ in range(2):
+        for _ in range(3):
             if sib is None:
                 break
+            if not tag_of(sib):
+                sib = sib.getnext()
+                continue
             txt = clean_space(sib.text_content() or "")
             if txt and len(txt) < 120 and re.match(r"(?:by|von|par)\s+[A-ZÀ-Ý]", txt, re.I):
                 out.append(sib)
@@ -537,9 +552,8 @@ def _author_clutter(el: HtmlElement) -> bool:
         tag = tag_of(node)
         if tag in ("nav", "footer", "aside"):
             return True
-        names = f"{node.get('class') or ''} {node.get('id') or ''}".lower()
-        if re.search(r"related|recommend|sidebar|comment|trending|popular|more-stories|"
-                     r"promo|widget|newsletter|teaser", names):
+        names = f"{node.get('class') or ''} {node.get('id') or ''}"
+        if _AUTHOR_CLUTTER.search(names):
             return True
         node = node.getparent()
     return False

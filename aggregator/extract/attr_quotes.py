@@ -56,20 +56,32 @@ class QSpan:
     closed: bool
 
 
+_QCHARS = re.compile("[“„«\"‘‹»]")
+
+
 def quote_spans(text: str) -> list[QSpan]:
     """Quotations in a block of text, in order."""
     spans: list[QSpan] = []
-    i = 0
     n = len(text)
+    m = _QCHARS.search(text)
+    if m is None:
+        return spans
+    i = m.start()
     while i < n:
+        m = _QCHARS.search(text, i)
+        if m is None:
+            break
+        i = m.start()
         ch = text[i]
         if ch in _OPEN_CLOSE and _opens(text, i):
             close = _OPEN_CLOSE[ch]
             j = i + 1
             while j < n:
-                if text[j] == close and (ch != "‘" or _closes_single(text, j)):
+                j = text.find(close, j)
+                if j < 0:
+                    j = n
                     break
-                if ch == "\"" and text[j] == "“":
+                if ch != "‘" or _closes_single(text, j):
                     break
                 j += 1
             inner = text[i + 1:j]
@@ -118,9 +130,6 @@ _AFTER_ACCORDING = re.compile(rf"^[\s,;:—–-]*according to\s+(?P<who>{_WHO})"
                               r"(?=\s*(?:[,.;:!?)\n]|$))")
 _AFTER_DASH = re.compile(rf"^\s*[—–-]{{1,2}}\s*(?P<who>{_NAME})(?:,\s*(?P<role>[^.\n]{{2,90}}))?"
                          r"\s*$")
-_BEFORE_WHO_SAID = re.compile(
-    rf"(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}),)?\s+(?:(?:later|also|then|once|"
-    rf"has|had|simply|recently)\s+)?(?:{_VERBS})\b(?P<tail>[^“”\"„«]{{0,80}}?)[,:]?\s*$")
 _BEFORE_SAID_WHO = re.compile(
     rf"\b(?:{_VERBS_FIRST})\s+(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}))?[,:]\s*$")
 _BEFORE_QUOTES_AS = re.compile(
@@ -275,37 +284,74 @@ def _attribute_after(rest: str, known: list[Speaker]) -> Speaker | None:
     return None
 
 
+_VERB_RE = re.compile(rf"\b(?:{_VERBS})\b")
+_ADVERBS = re.compile(r"(?:\s+(?:later|also|then|once|has|had|have|simply|recently|previously|"
+                      r"further|has\s+previously))+\s*$")
+
+
+def _who_before(before: str) -> tuple[str, str | None]:
+    """The speaker phrase that ends ``before`` (the text right before a speech verb):
+    the last clause, with an appositive role between commas split off."""
+    w = _ADVERBS.sub("", before.rstrip())
+    role = None
+    if w.endswith(","):
+        w = w[:-1]
+        idx = w.rfind(",")
+        if idx >= 0 and len(w) - idx <= 92 and not re.search(r"[“”\"]", w[idx:]):
+            role = w[idx + 1:].strip()
+            w = w[:idx]
+    clause = re.split(r"[,;:(“”\"„«]|[.!?]\s", w)[-1].strip()
+    toks = clause.split()[-10:]
+    return " ".join(toks), role
+
+
 def _attribute_before(head: str, known: list[Speaker]) -> Speaker | None:
     head = head[-260:]
     spans = sentences(head)
     if spans and spans[-1][1] >= len(head.rstrip()) - 1:
         head = head[spans[-1][0]:]
-    m = _BEFORE_SAID_WHO.search(head)
+    verbs = list(_VERB_RE.finditer(head[-140:]))
+    if not verbs:
+        return _attribute_as(head, known)
+    off = max(0, len(head) - 140)
+    m = _BEFORE_SAID_WHO.search(head[verbs[-1].start() + off - 1 if verbs[-1].start() + off
+                                     else 0:])
     if m:
         sp = parse_speaker(m.group("who"), m.group("role"), known)
         if sp:
             return sp
-    m = _BEFORE_WHO_SAID.search(head)
-    if m:
-        who = m.group("who")
-        # keep only the clause right before the verb: "In a statement, Harsch"
-        who = re.split(r"[,;:(]\s*", who)[-1] if m.group("role") is None else who
-        sp = parse_speaker(_trim_lead(who), m.group("role"), known)
+    for v in reversed(verbs[-2:]):
+        vstart = v.start() + off
+        after = head[v.end() + off:]
+        if len(after) > 82 or re.search(r"[“”\"„«]", after):
+            continue
+        if not re.fullmatch(r"[^“”\"„«]*?[,:]?\s*", after):
+            continue
+        who, role = _who_before(head[:vstart])
+        if not who:
+            continue
+        sp = parse_speaker(_trim_lead(who), role, known)
         if sp:
             return sp
-        if m.group("role"):
+        if role:
             # "Leica's product manager for the Q line, Anna Keller, told ..."
-            sp = parse_speaker(m.group("role"), _trim_lead(who), known)
+            sp = parse_speaker(role, _trim_lead(who), known)
             if sp:
                 return sp
-    m = _BEFORE_QUOTES_AS.search(head)
-    if m:
-        sp = parse_speaker(_trim_lead(m.group("who")), None, known)
-        if sp:
-            return sp
-    m = _BEFORE_AS.search(head)
-    if m:
-        return parse_speaker(_trim_lead(m.group("who")), None, known)
+    return _attribute_as(head, known)
+
+
+def _attribute_as(head: str, known: list[Speaker]) -> Speaker | None:
+    if "quot" in head:
+        m = _BEFORE_QUOTES_AS.search(head[-200:])
+        if m:
+            sp = parse_speaker(_trim_lead(m.group("who")), None, known)
+            if sp:
+                return sp
+    if re.search(r"\b(?:as|words of)\b", head[-120:], re.I):
+        m = _BEFORE_AS.search(head[-120:])
+        if m:
+            return parse_speaker(_trim_lead(m.group("who")), None, known)
     return None
 
 
@@ -358,12 +404,15 @@ def _full_name(name: str, fullnames: list[str]) -> str:
 def _dominant_person(fullnames: list[str], context: str) -> str | None:
     """The person the story is about: the full name whose surname recurs most."""
     best, best_n = None, 1
+    counts: dict[str, int] = {}
+    for w in re.findall(r"[A-Z][\w'’-]+", context):
+        counts[w] = counts.get(w, 0) + 1
     for full in dict.fromkeys(fullnames):
         toks = full.split()
         if not 2 <= len(toks) <= 3 or any(t.lower() in CORP_WORDS for t in toks) or \
                 toks[0].lower() in NOT_NAMES or toks[0].lower() in _LEAD_WORDS:
             continue
-        n = len(re.findall(rf"\b{re.escape(toks[-1])}\b", context))
+        n = counts.get(toks[-1], 0)
         if n > best_n:
             best, best_n = full, n
     return best
@@ -438,8 +487,6 @@ def _starts_sentence(text: str, pos: int, sents: list[tuple[int, int]]) -> bool:
     return any(s == pos for s, _ in sents) or text[:pos].rstrip().endswith((".", "!", "?", ":"))
 
 
-_INTRO = re.compile(rf"(?P<who>{_WHO})(?:,\s*(?P<role>[^,“”\"]{{2,90}}),)?\s+(?:{_VERBS})\b"
-                    r"[^.“”\"]{0,60}:\s*$")
 _INTRO2 = re.compile(rf"\b(?:{_VERBS_FIRST})\s+(?P<who>{_WHO})"
                      r"(?:,\s*(?P<role>[^,“”\"]{2,90}))?:\s*$")
 
@@ -449,17 +496,19 @@ def _intro_speaker(text: str, known: list[Speaker]) -> Speaker | None:
     text = text.strip()[-240:]
     if not text.endswith(":"):
         return None
-    m = _INTRO2.search(text)
+    verbs = list(_VERB_RE.finditer(text))
+    if not verbs:
+        return None
+    v = verbs[-1]
+    m = _INTRO2.search(text[v.start():])
     if m:
         sp = parse_speaker(_trim_lead(m.group("who")), m.group("role"), known)
         if sp:
             return sp
-    m = _INTRO.search(text)
-    if m:
-        who = re.split(r"[,;:(]\s*", m.group("who"))[-1] if m.group("role") is None \
-            else m.group("who")
-        return parse_speaker(_trim_lead(who), m.group("role"), known)
-    return None
+    if len(text) - v.end() > 62 or re.search(r"[.“”\"]", text[v.end():]):
+        return None
+    who, role = _who_before(text[:v.start()])
+    return parse_speaker(_trim_lead(who), role, known) if who else None
 
 
 def blockquote_speaker(text: str, known: list[Speaker]) -> tuple[Speaker | None, str]:

@@ -97,9 +97,8 @@ _PRESS_HOSTS = ("prnewswire.com", "businesswire.com", "globenewswire.com", "news
                 "accesswire.com", "einpresswire.com", "presseportal.de", "prweb.com")
 _NEWS_URL = re.compile(r"/news(?:/|$|\.)|/announcement|/release", re.I)
 _PRESS_WORDS = re.compile(
-    r"press release|press statement|news release|official statement|in a statement|"
-    r"\bannounced?\b|\bannouncement\b|\bunveil(?:ed|s)?\b|\blaunch(?:ed|es)?\b|"
-    r"\bintroduc(?:ed|es)\b|\bconfirmed\b|\bofficial\b|statement|press", re.I)
+    r"press release|news release|statement|announce|unveil|launch|introduc|confirm|official|"
+    r"\bpress\b|pressemitteilung|communiqu|annonc|vorgestellt|angekündigt", re.I)
 _PR_SUBJECT = re.compile(
     r"(?:^|[\s(])(?P<name>[A-Z][\w&.'’-]*(?:\s+(?:[A-Z][\w&.'’-]*|of|&)){0,4})"
     r"(?:['’]s)?\s+(?:has\s+|have\s+|officially\s+|today\s+|formally\s+|just\s+|also\s+)?"
@@ -342,9 +341,21 @@ def _is_furniture_text(text: str) -> bool:
     return bool(_FURNITURE.match(text.strip()))
 
 
+_TRIGGERS = ("accord", "report", "via", "per ", "h/t", "hat tip", "hat-tip", "ht:", "told",
+             "tell", "statement", "source", "quelle", "first", "spott", "reveal", "scoop",
+             "learn", "claim", "note", "wrote", "writes", "citing", "cited", "originally",
+             "courtesy", "interview", "laut", "selon", "d'après", "d’après", "gemäß", "zufolge",
+             "seen by", "obtained", "[", "confirm", "explain", "stated", "admitted", "disclos",
+             "clarif", "announced to", "said to", "published", "reprinted", "understands",
+             "broke", "reviewed by")
+_TRIGGER_RE = re.compile("|".join(re.escape(t) for t in _TRIGGERS))
+
+
 def _sentence_sources(sent: str, links: list[Link], persons: set[str],
                       own: tuple[str, ...]) -> list[Found]:
     rows: list[Found] = []
+    if not _TRIGGER_RE.search(sent.lower()):
+        return rows
     taken: list[tuple[int, int]] = []
 
     def add(name: str, ln: Link | None, role: str, pos: int, span: tuple[int, int]) -> None:
@@ -503,33 +514,39 @@ def _domain_name(url: str) -> str:
     return " ".join(w.capitalize() for w in re.split(r"[-_]", label) if w)
 
 
+_ANCHOR_PRESS = re.compile(
+    r"press release|news release|press statement|pressemitteilung|communiqué|"
+    r"^(?:the\s+|a\s+|an\s+|its\s+|their\s+|[\w-]+['’]s?\s+)?(?:official\s+|formal\s+|"
+    r"short\s+|brief\s+)?(?:statement|announcement|release|news|press)$", re.I)
+_NOT_PRESS_HOSTS = ("archive.org", "wikipedia.org", "google.com", "youtube.com", "twitter.com",
+                    "x.com", "facebook.com", "instagram.com", "linkedin.com", "amazon.com")
+
+
 def _press_releases(sent: str, links: list[Link], used: set[str], order: int, offset: int,
                     page_host: str, context: str = "", org: str | None = None
                     ) -> list[Found]:
     rows: list[Found] = []
+    wording: bool | None = None
     for ln in links:
         if not ln.href or ln.href in used or ln.end <= ln.start:
             continue
         try:
-            parts = urlsplit(ln.href)
+            path = urlsplit(ln.href).path
         except ValueError:
             continue
         host = host_of(ln.href)
-        path = parts.path
-        strong = bool(_PRESS_URL.search(path)) or host.endswith(_PRESS_HOSTS)
-        wording = _PRESS_WORDS.search(sent)
-        anchor_words = re.search(r"press release|announcement|statement|news release",
-                                 ln.text, re.I)
-        if host.endswith(_OUTLET_HOSTS):
+        if host.endswith(_OUTLET_HOSTS) or host.endswith(_NOT_PRESS_HOSTS):
             continue
+        anchor = bool(_ANCHOR_PRESS.search(ln.text))
+        strong = bool(_PRESS_URL.search(path)) or host.endswith(_PRESS_HOSTS)
         if strong:
-            if not (wording or anchor_words):
+            if wording is None:
+                wording = bool(_PRESS_WORDS.search(sent))
+            if not (wording or anchor):
                 continue
-        elif _NEWS_URL.search(path) and host != page_host:
-            if not anchor_words and not re.search(r"press release|news release|in a statement|"
-                                                  r"announcement", sent, re.I):
-                continue
-        elif not anchor_words:
+        elif not anchor or not _NEWS_URL.search(path) and not re.search(
+                r"press release|news release|pressemitteilung|communiqué", sent + ln.text,
+                re.I):
             continue
         name = _press_name(sent, ln, context, org)
         if not name:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
+from lxml import etree
 from lxml import html as lxml_html
 
 HtmlElement = lxml_html.HtmlElement
@@ -119,8 +120,12 @@ def host_of(url: str | None) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
+_SPACES = re.compile(r"\s+")
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
 def clean_space(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    return _SPACES.sub(" ", text).strip()
 
 
 # --------------------------------------------------------------------------- body guess
@@ -139,13 +144,13 @@ def guess_body(root: HtmlElement) -> HtmlElement | None:
     """A simple stand-in for the body extractor: marked article containers first, else the
     element holding the most paragraph text."""
     cache = ClutterCache()
-    for el in root.iter():
-        if not isinstance(el.tag, str):
+    for el in root.iter(etree.Element):
+        if el.get("itemprop") is None:
             continue
         if (el.get("itemprop") or "").lower() == "articlebody" and _text_len(el) > 150:
             return el
-    for el in root.iter():
-        if not isinstance(el.tag, str) or tag_of(el) in SKIP_TAGS:
+    for el in root.iter(etree.Element):
+        if (el.get("class") is None and el.get("id") is None) or tag_of(el) in SKIP_TAGS:
             continue
         names = f"{el.get('class') or ''} {el.get('id') or ''}"
         if _BODY_HINT.search(names) and not cache.inside(el) and _text_len(el) > 200:
@@ -194,18 +199,41 @@ class Block:
     in_blockquote: bool = False
 
 
+_WS = re.compile(r"\s+")
+
+
 class _Collector:
+    """Collects the text of one block with white space collapsed as it goes, so that link
+    offsets are exact without a second pass."""
+
     def __init__(self, base: str) -> None:
         self.parts: list[str] = []
         self.length = 0
+        self.last = "\n"  # last character written; "\n" at the start swallows spaces
         self.links: list[Link] = []
         self.base = base
 
     def add(self, s: str | None) -> None:
-        if s:
-            s = s.replace("\xa0", " ")
-            self.parts.append(s)
-            self.length += len(s)
+        if not s:
+            return
+        s = _WS.sub(" ", s.replace("\xa0", " "))
+        if s[0] == " " and self.last in " \n":
+            s = s[1:]
+            if not s:
+                return
+        self.parts.append(s)
+        self.length += len(s)
+        self.last = s[-1]
+
+    def newline(self) -> None:
+        if self.last == "\n":
+            return
+        if self.last == " ":
+            self.parts[-1] = self.parts[-1][:-1]
+            self.length -= 1
+        self.parts.append("\n")
+        self.length += 1
+        self.last = "\n"
 
     def walk(self, el: HtmlElement, top: bool) -> None:
         if top:
@@ -215,19 +243,17 @@ class _Collector:
             if not tag:
                 self.add(child.tail)
                 continue
-            if tag in SKIP_TAGS or (tag in BLOCK_TAGS and tag not in ("center",)):
+            if tag in SKIP_TAGS or (tag in BLOCK_TAGS and tag != "center"):
                 if tag in BLOCK_TAGS:
-                    self.add("\n")
+                    self.newline()
             elif tag == "br":
-                self.add("\n")
+                self.newline()
             elif tag == "a":
                 start = self.length
                 self.add(child.text)
                 self.walk(child, top=False)
-                end = self.length
-                link_text = "".join(self.parts)[start:end] if end > start else ""
-                self.links.append(Link(start, end, absolute(self.base, child.get("href")),
-                                       clean_space(link_text)))
+                self.links.append(Link(start, self.length, absolute(self.base, child.get("href")),
+                                       ""))
             else:
                 self.add(child.text)
                 self.walk(child, top=False)
@@ -239,42 +265,17 @@ def own_text(el: HtmlElement, base: str) -> tuple[str, list[Link]]:
     col = _Collector(base)
     col.walk(el, top=True)
     raw = "".join(col.parts)
-    # normalise white space while keeping the link offsets right
-    out: list[str] = []
-    mapping: list[int] = []
-    prev_space = True
-    for ch in raw:
-        if ch.isspace():
-            if ch == "\n":
-                if out and out[-1] == " ":
-                    out[-1] = "\n"
-                elif out and out[-1] != "\n":
-                    out.append("\n")
-                prev_space = True
-            elif not prev_space:
-                out.append(" ")
-                prev_space = True
-        else:
-            out.append(ch)
-            prev_space = False
-        mapping.append(len(out))
-    text = "".join(out)
-    lead = len(text) - len(text.lstrip())
-    text_stripped = text.strip()
-
-    def remap(i: int) -> int:
-        j = mapping[i - 1] if i > 0 else 0
-        return max(0, min(len(text_stripped), j - lead))
-
+    text = raw.rstrip()
+    n = len(text)
     links = []
     for ln in col.links:
-        s, e = remap(ln.start), remap(ln.end)
-        while s < e and text_stripped[s].isspace():
+        s, e = min(ln.start, n), min(ln.end, n)
+        while s < e and text[s].isspace():
             s += 1
-        while e > s and text_stripped[e - 1].isspace():
+        while e > s and text[e - 1].isspace():
             e -= 1
-        links.append(Link(s, e, ln.href, ln.text))
-    return text_stripped, links
+        links.append(Link(s, e, ln.href, text[s:e].replace("\n", " ")))
+    return text, links
 
 
 def iter_blocks(container: HtmlElement, base: str, cache: ClutterCache,
@@ -395,7 +396,7 @@ _DAYS = re.compile(r"\s+(?:on\s+)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|Sa
 
 def tidy_name(name: str) -> str:
     name = clean_space(name).strip(" ,;:.!?\"'“”‘’()[]")
-    name = re.sub(r"['’]s$", "", name)
+    name = _POSSESSIVE.sub("", name)
     name = _DAYS.sub("", name)
     name = _TRAIL.sub("", name)
     if name.lower().startswith("the ") and len(name.split()) == 2 and \

@@ -44,9 +44,21 @@ _EMBED_CLASSES = re.compile(r"twitter-tweet|instagram-media|mastodon-embed|blues
 
 def find_attributions(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement | None,
                       url: str, authors: Sequence[str]) -> tuple[Attribution, ...]:
-    """All attributions of one article page, in order of appearance."""
-    if root is None:
+    """All attributions of one article page, in order of appearance.
+
+    root: the whole parsed page; body: the article body element (None: guessed here);
+    url: the page URL (links are made absolute against it); authors: names the metadata
+    stage found, matched to byline profile links."""
+    if root is None or not isinstance(getattr(root, "tag", None), str):
         return ()
+    try:
+        return _find(root, body, url, authors)
+    except RecursionError:
+        return ()  # pathologically deep markup: no attributions rather than no article
+
+
+def _find(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement | None,
+          url: str, authors: Sequence[str]) -> tuple[Attribution, ...]:
     order = {el: i for i, el in enumerate(root.iter())}
     if body is None:
         body = guess_body(root)
