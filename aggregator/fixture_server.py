@@ -126,6 +126,7 @@ def _not_found_body(path: str) -> bytes:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default 5 makes bursts of connects wait for SYN retries
 
     def handle_error(self, request, client_address) -> None:  # noqa: ANN001
         """Clients that hang up mid-response are normal in tests; say nothing."""
