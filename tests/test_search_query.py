@@ -5,8 +5,6 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from aggregator.errors import QueryError
 from aggregator.search.normalize import index_text
@@ -89,25 +87,3 @@ def test_terms_for_highlighting() -> None:
 
 def test_deep_parentheses_are_flattened(conn: sqlite3.Connection) -> None:
     assert ids(conn, "(" * 300 + "nikon" + ")" * 300) == {1, 7}
-
-
-ALPHABET = st.sampled_from(
-    list('abcXYZ019 "“”„«»\'’()*-+:^{}[].,;!?/\\&|~@#$%=<>_\t\n')
-    + ["AND", "OR", "NOT", "NEAR", "title:", "body:", "L²", "ﬁ", "Köln", "Z6-III", "35 mm",
-       "é", "ß", "ø", "日本", "\x00", "\u200b", "\ufeff", "１", "Ⅲ"]
-)
-
-
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(st.lists(ALPHABET, max_size=25).map("".join), st.text(max_size=40)))
-def test_fuzz_always_valid_fts(conn: sqlite3.Connection, text: str) -> None:
-    try:
-        parsed = parse_query(text)
-    except QueryError as err:
-        assert "\n" not in str(err)
-        return
-    conn.execute(
-        "SELECT rowid, bm25(articles_fts, 10.0, 1.0) FROM articles_fts"
-        " WHERE articles_fts MATCH ? ORDER BY 2 LIMIT 20",
-        (parsed.fts,),
-    ).fetchall()
