@@ -50,11 +50,12 @@ def test_pagination_during_a_real_crawl(fixture_site, tmp_path: Path) -> None:
         crawl.start()
         cursor, pages = 0, 0
         while True:
+            alive = crawl.is_alive()  # read before the page: a commit may land meanwhile
             page = client.get("/api/articles", params={"since_id": cursor, "limit": 2}).json()
             seen.extend(a["id"] for a in page["articles"])
             cursor = page["next_since_id"]
             pages += 1
-            if not page["has_more"] and not crawl.is_alive():
+            if not page["has_more"] and not alive:
                 break
         crawl.join()
         # one more page after the crawl: nothing new

@@ -256,7 +256,13 @@ def test_serve_command(tmp_path: Path) -> None:
         [sys.executable, "-m", "aggregator", "--db", str(tmp_path / "out.db"), "serve",
          "--port", "0"], stderr=subprocess.PIPE, text=True, env=env, cwd=root)
     try:
-        line = proc.stderr.readline()
+        line = ""
+        for _ in range(50):
+            line = proc.stderr.readline()
+            if line.startswith("Serving") or not line:
+                break
+        assert line.startswith("Serving"), line + (proc.stderr.read() if proc.poll() is not None
+                                                   else "")
         url = line.split(" at ", 1)[1].split("/ ", 1)[0]
         assert url.startswith("http://127.0.0.1:")
         r = httpx.get(url + "/api/sources", trust_env=False, timeout=10)
