@@ -182,7 +182,7 @@ def main() -> None:
                      f"max_concurrency={settings.max_concurrency}, per_host_delay=0, "
                      f"robots {'on' if settings.robots else 'off'}"),
         ("results", ", ".join(f"{k}: {v:,}" for k, v in sorted(results.items()))),
-        ("server saw", f"{server['requests']:,} requests ({server['robots']} robots.txt), "
+        ("server saw", f"{server['requests']:,} requests ({server.get('robots', 0)} robots.txt), "
                        f"{server['connections']:,} connections"),
         ("total time", f"{elapsed:.2f} s"),
         ("requests/s", f"{args.feeds / elapsed:,.0f}"),

@@ -104,3 +104,18 @@ def test_hosts_do_not_wait_for_each_other(server: MisbehavingServer) -> None:
 
     asyncio.run(go())
     assert server.hits("/ok") == 6 and fake.sleeps == []
+
+
+def test_idle_origin_pools_are_closed_beyond_the_cap(server: MisbehavingServer) -> None:
+    async def resolver(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    async def go() -> int:
+        transport = GuardedTransport(SETTINGS.allow_private, resolver=resolver, max_origins=3)
+        async with Fetcher(SETTINGS, transport=transport) as fetcher:
+            for h in range(8):
+                await fetcher.fetch(f"http://h{h}.test:{server.port}/ok")
+            return len(transport._pools)
+
+    assert asyncio.run(go()) <= 4
+    assert server.hits("/ok") == 8

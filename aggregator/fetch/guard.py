@@ -305,8 +305,8 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.AsyncByteStream)
         url = request.url
+        await self._evict()  # before taking this request's pool, so it is never the one closed
         pool = self._pool((url.raw_scheme, url.raw_host, url.port))
-        await self._evict()
         req = httpcore.Request(
             method=request.method,
             url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port,
