@@ -427,3 +427,43 @@ def test_serve_runs_jobs_through_apscheduler_and_stops(site: tuple[Path, Fixture
             store.close()
 
     run(scenario())
+
+
+def test_retry_after_pushes_the_next_check_and_is_stored(tmp_path: Path) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class TooMany(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(429)
+            self.send_header("Retry-After", "5400")  # clamped by max_retry_after (1 h)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TooMany)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
+        settings = config_for("", ("limited", url, "10m"), robots=False)
+        clock = FakeClock()
+
+        async def scenario() -> None:
+            async with Harness(settings, tmp_path / "r.db", clock) as daemon:
+                daemon.jitter = 0
+                daemon.start(spread=0)
+                (r,) = await daemon.run_due()
+                assert r.status == "failed"
+                assert r.hints.retry_after == 3600
+                assert (r.next.reason, r.next.delay) == ("hint", 3600)
+                state = daemon.store.source_state("limited")
+                assert state["retry_after_until"] == (T0 + timedelta(hours=1)).isoformat()
+                assert state["next_check"] == (T0 + timedelta(hours=1)).isoformat()
+                assert recent_runs(daemon.store, "limited")[0]["http_status"] == 429
+
+        run(scenario())
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,4 +1,5 @@
-"""Crash safety: SIGKILL ``aggregator crawl`` at random moments, then check the database.
+"""Crash safety: SIGKILL ``aggregator crawl`` (and ``run --once``) at random moments, then
+check the database.
 
 A real subprocess crawls the bundled fixture site (config/demo.toml with {base} filled in)
 served with a few milliseconds of latency per request so kills land mid-crawl. After every
@@ -190,7 +191,10 @@ def test_sigkill_at_random_moments_never_corrupts(slow_site: SlowFixtureServer,
         if kill % 3 == 0 and kill < KILLS - 3:
             remove_db(db)  # a fresh start now and then, so kills keep landing on writes
         before = len(articles(db)) if db.exists() else 0
-        proc = subprocess.Popen(command(db, config, "crawl"), env=env, cwd=tmp_path,
+        # mostly `crawl`; every third time the daemon's one round (it also writes its
+        # schedule and crawl_runs rows)
+        args = ("run", "--once") if kill % 3 == 2 else ("crawl",)
+        proc = subprocess.Popen(command(db, config, *args), env=env, cwd=tmp_path,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if kill % 2:  # at a random time ...
             time.sleep(rng.uniform(0.1, full))
