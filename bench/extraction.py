@@ -100,6 +100,18 @@ def ours(case: Case) -> str:
         return ""
 
 
+def ours_no_attribution(case: Case) -> str:
+    """Body + metadata only (the attribution pass switched off), to show what it costs."""
+    import aggregator.extract.article as article_module
+
+    hook = article_module._attribution_hook
+    article_module._attribution_hook = None
+    try:
+        return ours(case)
+    finally:
+        article_module._attribution_hook = hook
+
+
 def ours_full(case: Case):  # noqa: ANN201 - Article or None
     try:
         return extract_article(case.html, case.url)
@@ -174,13 +186,15 @@ class Run:
     peak_kib: float = 0.0
 
 
-def run_tool(name: str, tool: Callable[[Case], str], cases: list[Case]) -> Run:
-    outputs, times = [], []
+def run_tools(tools: list[tuple[str, Callable[[Case], str]]], cases: list[Case]) -> list[Run]:
+    """Each page goes through every tool in turn, so machine load hits all tools alike."""
+    runs = [Run(name, [], []) for name, _ in tools]
     for case in cases:
-        start = time.perf_counter()
-        outputs.append(tool(case))
-        times.append(time.perf_counter() - start)
-    return Run(name, outputs, times)
+        for run, (_, tool) in zip(runs, tools, strict=True):
+            start = time.perf_counter()
+            run.outputs.append(tool(case))
+            run.times.append(time.perf_counter() - start)
+    return runs
 
 
 def peak_memory(tool: Callable[[Case], str], cases: list[Case]) -> float:
@@ -291,6 +305,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--readability", action="store_true", help="also run readability-lxml")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory pass")
     parser.add_argument("--no-metadata", action="store_true", help="skip the metadata table")
+    parser.add_argument("--split-attribution", action="store_true",
+                        help="also time ours without the attribution pass")
     parser.add_argument("--only-ours", action="store_true", help="skip the other tools")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
@@ -300,13 +316,15 @@ def main(argv: list[str] | None = None) -> None:
 
     kind, cases = load_cases(args.dataset, args.limit)
     tools: list[tuple[str, Callable[[Case], str]]] = [("ours", ours)]
+    if args.split_attribution:
+        tools.append(("ours w/o attribution", ours_no_attribution))
     if not args.only_ours:
         tools.append(("trafilatura", trafilatura_tool))
         if args.readability:
             tools.append(("readability-lxml", readability_tool))
     for _, tool in tools:  # warm up imports and caches outside the timings
         tool(cases[0])
-    runs = [run_tool(name, tool, cases) for name, tool in tools]
+    runs = run_tools(tools, cases)
     if not args.no_memory:
         for run, (_, tool) in zip(runs, tools, strict=True):
             run.peak_kib = peak_memory(tool, cases[:200])

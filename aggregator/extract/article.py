@@ -133,7 +133,8 @@ def _check_article(root: HtmlElement, meta: Metadata, body: BodyResult, text: st
         if not text:
             raise NoArticle("no article text found", url=url)
         raise NoArticle(f"too little article text ({len(text)} characters)", url=url)
-    if _looks_like_index(body, url):
+    declared_article = (meta.og_type or "").lower() == "article" or meta.is_article
+    if not declared_article and _looks_like_index(body, url):
         raise NoArticle("index page (list of article links)", url=url)
 
 

@@ -29,9 +29,9 @@ _ALLOWED_ATTRS = {"a": {"href", "title"}, "img": {"src", "alt"}, "td": {"colspan
                   "th": {"colspan", "rowspan"}}
 
 
-def _tag(el: object) -> str:
-    tag = getattr(el, "tag", None)
-    return tag.lower() if isinstance(tag, str) else ""
+def _tag(el: HtmlElement) -> str:
+    tag = el.tag
+    return tag if isinstance(tag, str) else ""  # the HTML parser gives lower-case names
 
 
 def _class_id(el: HtmlElement) -> str:
@@ -40,6 +40,24 @@ def _class_id(el: HtmlElement) -> str:
     if cls and ident:
         return f"{cls} {ident}"
     return cls or ident or ""
+
+
+_VERDICTS: dict[str, int] = {}
+
+
+def _names_verdict(names: str) -> int:
+    """0: no clutter words; 1: clutter words (unless it holds the page); 2: strong clutter."""
+    verdict = _VERDICTS.get(names)
+    if verdict is None:
+        tokens = names.split()
+        verdict = 0
+        if any(hints.NEGATIVE.search(t) for t in tokens) and not any(
+                hints.POSITIVE.search(t) for t in tokens):
+            verdict = 2 if hints.STRONG_NEGATIVE.search(names) else 1
+        if len(_VERDICTS) > 50_000:
+            _VERDICTS.clear()
+        _VERDICTS[names] = verdict
+    return verdict
 
 
 class Clutter:
@@ -80,14 +98,15 @@ class Clutter:
         if style and _HIDDEN_STYLE.search(style):
             return True
         role = el.get("role")
-        if role and role.lower() in hints.NEGATIVE_ROLES:
+        if role and role.lower() in hints.NEGATIVE_ROLES and not self._holds_page(el):
             return True
         names = _class_id(el)
         if names:
-            tokens = names.split()
-            if any(hints.NEGATIVE.search(t) for t in tokens) and not any(
-                    hints.POSITIVE.search(t) for t in tokens):
-                return hints.STRONG_NEGATIVE.search(names) is not None or not self._holds_page(el)
+            verdict = _names_verdict(names)
+            if verdict == 2:
+                return True
+            if verdict == 1:
+                return not self._holds_page(el)
         return False
 
     def _holds_page(self, el: HtmlElement) -> bool:
@@ -95,12 +114,11 @@ class Clutter:
         page's text, with few links, so it cannot be clutter."""
         if self.page_chars < 500:
             return False
-        text = el.text_content()
-        chars = len(text) - text.count(" ")
+        chars = _chars(el.text_content())
         if chars < 0.3 * self.page_chars:
             return False
-        links = sum(len(a.text_content()) for a in el.iter("a"))
-        return links < 0.5 * len(text)
+        links = sum(_chars(a.text_content()) for a in el.iter("a"))
+        return links < 0.5 * chars
 
     def inside(self, el: HtmlElement) -> bool:
         """Is the element, or any ancestor, clutter?"""
@@ -159,15 +177,16 @@ _NOT_TEXT = ("script", "style", "noscript", "template")
 
 
 def _text_of(el: HtmlElement) -> str:
-    return _WS.sub(" ", el.text_content()).strip()
+    return " ".join(el.text_content().split())
 
 
 def _link_density(el: HtmlElement, text_len: int) -> float:
+    """Share of the element's characters (not counting white space) inside links."""
     if text_len <= 0:
         return 1.0
     links = 0
     for a in el.iter("a"):
-        links += len(_WS.sub(" ", a.text_content()).strip())
+        links += _chars(a.text_content())
     return min(1.0, links / text_len)
 
 
@@ -184,12 +203,14 @@ def _own_text_len(el: HtmlElement) -> int:
 
 
 def _chars(text: str) -> int:
-    return len(text) - text.count(" ") - text.count("\n") - text.count("\t")
+    """Characters that are not white space (cheap: no regex, no split)."""
+    return len(text) - text.count(" ") - text.count("\n") - text.count("\t") - text.count(
+        "\r") - text.count("\xa0")
 
 
 def good_text(root: HtmlElement, clutter: Clutter) -> dict[HtmlElement, float]:
     """G for every ancestor of a good paragraph."""
-    credit: dict[HtmlElement, float] = {}
+    own: dict[HtmlElement, float] = {}
     paras = root.xpath("//p|//pre|//td|//blockquote|//li|//div[text()[normalize-space()]]"
                        "|//section[text()[normalize-space()]]|//article[text()[normalize-space()]]")
     for para in paras:
@@ -202,9 +223,8 @@ def good_text(root: HtmlElement, clutter: Clutter) -> dict[HtmlElement, float]:
         else:
             if tag in ("td", "li", "blockquote") and para.xpath(".//p|.//table|.//div|.//li"):
                 continue  # a container, its own paragraphs count
-            text = _text_of(para)
-            length = len(text)
-            if length < MIN_PARAGRAPH or (tag == "li" and length < 80):
+            length = _chars(para.text_content())
+            if length < MIN_PARAGRAPH or (tag == "li" and length < 70):
                 continue
             density = _link_density(para, length)
             if density > 0.5:
@@ -212,10 +232,26 @@ def good_text(root: HtmlElement, clutter: Clutter) -> dict[HtmlElement, float]:
             weight = length * (1 - density)
         if clutter.inside(para):
             continue
+        own[para] = own.get(para, 0.0) + weight
+    # Credit every ancestor: visit each node once, deepest first, pushing sums upwards.
+    depth: dict[HtmlElement, int] = {}
+    for para in own:
+        chain = []
         node = para
-        while node is not None:
-            credit[node] = credit.get(node, 0.0) + weight
+        while node is not None and node not in depth:
+            chain.append(node)
             node = node.getparent()
+        base = depth[node] if node is not None else -1
+        for item in reversed(chain):
+            base += 1
+            depth[item] = base
+    credit: dict[HtmlElement, float] = dict.fromkeys(depth, 0.0)
+    for para, weight in own.items():
+        credit[para] += weight
+    for node in sorted(depth, key=depth.__getitem__, reverse=True):
+        parent = node.getparent()
+        if parent is not None:
+            credit[parent] += credit[node]
     return credit
 
 
@@ -247,6 +283,15 @@ def score_candidates(root: HtmlElement, clutter: Clutter) -> dict[HtmlElement, f
     return scores
 
 
+def _best(scores: dict[HtmlElement, float]) -> HtmlElement | None:
+    """Highest score; among equal scores the deepest element (the tightest wrapper)."""
+    if not scores:
+        return None
+    best = max(scores.values())
+    tied = [el for el, score in scores.items() if score >= best - 1e-6]
+    return max(tied, key=lambda el: sum(1 for _ in el.iterancestors()))
+
+
 def _hinted_body(root: HtmlElement, clutter: Clutter) -> HtmlElement | None:
     """A container marked as the article body (itemprop=articleBody)."""
     for el in root.xpath('//*[@itemprop="articleBody" or @itemprop="articlebody"]'):
@@ -270,7 +315,7 @@ def choose_body(root: HtmlElement, clutter: Clutter,
     if rule_body:
         return list(rule_body)
     scores = score_candidates(root, clutter)
-    top = max(scores, key=scores.__getitem__) if scores else None
+    top = _best(scores)
     hinted = _hinted_body(root, clutter)
     if hinted is not None and (top is None or _contains(hinted, top) or (
             _contains(top, hinted) and scores.get(hinted, float("-inf")) >= 0.7 * scores[top])):
@@ -477,6 +522,14 @@ def _wrap(blocks: list[Block]) -> Iterable[str]:
         yield "</ul>"
 
 
+#: Below this many characters from the chosen container, fall back to the whole page.
+FALLBACK_BELOW = 250
+
+
+def _chars_of(blocks: list[Block]) -> int:
+    return sum(len(b.text) for b in blocks)
+
+
 def sanitize(fragment: str) -> str:
     if not fragment:
         return ""
@@ -488,9 +541,16 @@ def extract_body(root: HtmlElement, base_url: str, *, title: str | None = None,
                  drop: Sequence[HtmlElement] = (),
                  rule_body: Sequence[HtmlElement] = ()) -> BodyResult:
     body_el = root.find("body")
-    page_text = (body_el if body_el is not None else root).text_content()
-    clutter = Clutter(drop=drop, keep=rule_body, page_chars=len(page_text) - page_text.count(" "))
+    page = body_el if body_el is not None else root
+    page_chars = _chars(page.text_content()) - sum(
+        _chars(el.text_content()) for el in page.iter(*_NOT_TEXT))
+    clutter = Clutter(drop=drop, keep=rule_body, page_chars=page_chars)
     containers = choose_body(root, clutter, rule_body)
     blocks = filter_blocks(walk_blocks(containers, clutter, base_url), title)
+    if _chars_of(blocks) < FALLBACK_BELOW and not rule_body and containers[0] is not page:
+        # The chosen container has almost nothing: read the whole page, clutter skipped.
+        whole = filter_blocks(walk_blocks([page], clutter, base_url), title)
+        if _chars_of(whole) > 2 * _chars_of(blocks):
+            containers, blocks = [page], whole
     element = containers[0] if len(containers) == 1 else containers[0].getparent()
     return BodyResult(element, blocks)

@@ -27,13 +27,13 @@ PARAGRAPH_TAGS = ("p", "pre", "td", "blockquote")
 #: Class/id words that mark clutter. Matched against each class/id token.
 NEGATIVE = re.compile(
     r"comment|disqus|share|sharing|social|related|recommend|newsletter|subscri|signup|sign-up|"
-    r"cookie|consent|gdpr|sidebar|side-bar|widget|breadcrumb|pagination|pager|paging|"
+    r"cookie|consent|gdpr|sidebar|side-bar|breadcrumb|pagination|pager|paging|"
     r"promo|advert|adslot|ad-slot|dfp-|sponsor|popup|modal|outbrain|taboola|"
     r"byline|author-?box|author-?bio|about-?the-?author|bio-?box|masthead|footer|navbar|"
     r"navigation|toolbar|tagcloud|tag-?list|post-?tags|entry-?tags|entry-?meta|post-?meta|"
     r"article-?meta|sr-only|visually-?hidden|screen-?reader|more-?stories|read-?more|"
     r"read-?next|up-?next|trending|most-?read|most-?popular|table-of-contents|disclaimer|"
-    r"paywall|donate|^(?:is-|u-|js-)?hidden$|"
+    r"donate|^(?:is-|u-|js-)?hidden$|"
     # short words only as a whole dash/underscore-separated part of the token
     r"(?:^|[-_])(?:ads?|ad|nav|menu|meta|tags|skip|print|rss|login|banner|teaser|"
     r"toc|tools|follow|rating|vote|poll|credit|copyright|feedback|popular|community|"

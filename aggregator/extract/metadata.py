@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from aggregator.extract.authors import clean_authors
@@ -40,6 +41,7 @@ class Metadata:
     section: str | None = None
     tags: tuple[str, ...] = ()
     og_type: str | None = None
+    is_article: bool = False  # JSON-LD says Article/NewsArticle/BlogPosting/...
     article_body: str | None = None  # JSON-LD articleBody
     raw_title: str | None = None
     jsonld: list[dict[str, Any]] = field(default_factory=list)
@@ -228,22 +230,24 @@ def _join(parts: list[str], seps: list[str]) -> str:
 
 # --------------------------------------------------------------------------- bylines
 
-_BYLINE_XPATH = (
-    '//*[@rel="author" or @itemprop="author" or @class="author" or @class="byline"'
-    ' or contains(concat(" ", normalize-space(@class), " "), " byline ")'
-    ' or contains(@class, "author-name") or contains(@class, "byline__name")'
-    ' or contains(@class, "author_name") or contains(@class, "authorName")'
-    ' or contains(@class, "post-author") or contains(@class, "entry-author")'
-    ' or contains(@class, "article-author") or contains(@class, "byline-name")'
-    ' or contains(@class, "c-byline") or contains(@class, "meta-author")'
-    ' or contains(@class, "story-author") or @id="byline" or @id="author"]'
-)
+_BYLINE_XPATH = etree.XPath(
+    '//*[@rel="author" or @itemprop="author" or contains(@class, "author")'
+    ' or contains(@class, "byline") or contains(@class, "Author") or contains(@class, "Byline")'
+    ' or @id="byline" or @id="author"][not(self::meta or self::link)]')
+_BYLINE_CLASS = re.compile(
+    r"^(?:author|byline|c-byline|byline__name|byline-name|author-name|author_name|authorName|"
+    r"post-author|entry-author|article-author|meta-author|story-author|article__author|"
+    r"author-link|author-byline|posted-by|byline__author|author__name)$")
 
 
 def _visible_bylines(root: HtmlElement) -> list[str]:
     out: list[str] = []
-    for el in root.xpath(_BYLINE_XPATH)[:12]:
-        if el.tag in ("meta", "link"):
+    for el in _BYLINE_XPATH(root):
+        if len(out) >= 6:
+            break
+        if not (el.get("rel") == "author" or el.get("itemprop") == "author" or el.get("id") in (
+                "byline", "author") or any(_BYLINE_CLASS.match(c) for c in (
+                el.get("class") or "").split())):
             continue
         if el.get("itemprop") == "author":
             name = el.find('.//*[@itemprop="name"]')
@@ -267,7 +271,9 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
     metas = _meta_map(root)
     objects = _jsonld_objects(root)
     ld = _article_ld(objects) or {}
-    md = Metadata(jsonld=objects)
+    is_article = bool(ld) and any(
+        t.lower() not in ("webpage", "creativework", "itempage") for t in _types(ld))
+    md = Metadata(jsonld=objects, is_article=is_article)
 
     # site name
     site = _first(metas, "og:site_name", "application-name", "twitter:site")
@@ -375,10 +381,13 @@ def _time_element(root: HtmlElement) -> datetime | None:
     return None
 
 
+_DATELINE_XPATH = etree.XPath(
+    '//*[contains(@class, "date") or contains(@class, "posted-on") or '
+    'contains(@class, "published") or contains(@class, "time")][not(self::html or self::body)]')
+
+
 def _dateline(root: HtmlElement) -> datetime | None:
-    for el in root.xpath('//*[contains(@class, "date") or contains(@class, "dateline") or '
-                         'contains(@class, "posted-on") or contains(@class, "published") or '
-                         'contains(@class, "time")]')[:10]:
+    for el in _DATELINE_XPATH(root)[:10]:
         text = _clean(el.text_content())
         if text and len(text) < 120:
             dt = parse_visible_date(text)
