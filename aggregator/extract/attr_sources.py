@@ -44,7 +44,20 @@ _REPORT_VERBS = (
     r"understands|confirmed|has confirmed|says|said"
 )
 _RE_REPORTS = re.compile(rf"\s*(?:,[^,]{{1,60}},\s*)?(?:(?:first|also|now|recently|earlier)\s+)?"
-                         rf"(?P<verb>{_REPORT_VERBS})\b")
+                         rf"(?<![\w-])(?P<verb>{_REPORT_VERBS})\b")
+# after an unlinked "X reported", what follows must read like reporting, not "reports a bug"
+_REPORT_TAIL = re.compile(
+    r"\s*(?:$|[,.;:)—–-]|that\b|on\b|in\s+(?:a|an|its|the)\b|last\b|this\b|earlier\b|"
+    r"yesterday\b|today\b|late\b|(?:on\s+)?(?:Monday|Tuesday|Wednesday|Thursday|Friday|"
+    r"Saturday|Sunday)\b|citing\b|\(|according\b|first\b|exclusively\b|via\b|in\b)")
+
+
+def _name_like(text: str) -> bool:
+    """Link text that can be an outlet's name: short, mostly capitalised words."""
+    toks = text.split()
+    if not toks or len(toks) > 6:
+        return False
+    return toks[0][:1].isupper() or toks[0][:1].isdigit() or "." in toks[0]
 _RE_REPORT_NOUN = re.compile(
     r"\b(?:(?:a|an|the|this|that)\s+)?(?:new\s+|recent\s+|latest\s+|separate\s+|earlier\s+)?"
     r"(?:report|story|article|scoop|post|piece|interview|investigation|leak|video|listing|"
@@ -57,7 +70,7 @@ _AFTER_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\bfirst reported by\s+", re.I), "first reported by"),
     (re.compile(r"\bwas first reported (?:on|in|at)\s+", re.I), "first reported by"),
     (re.compile(r"\b(?:as\s+)?(?:reported|revealed|spotted|noticed|uncovered|discovered|"
-                r"broken|scooped|seen|obtained|reviewed)\s+(?:first\s+)?by\s+", re.I), "reports"),
+                r"broken|scooped|seen|obtained)\s+(?:first\s+)?by\s+", re.I), "reports"),
     (re.compile(r"(?:\baccording to|\b(?:laut|selon|d['’]après|gemäß|zufolge)\b)\s+"
                 r"(?:(?:a|an|the)\s+)?(?:(?:new|recent|latest|separate|"
                 r"leaked|exclusive)\s+)?(?:(?:report|story|article|post|filing|listing|"
@@ -74,8 +87,10 @@ _AFTER_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?:^|[\s(\[])(?:h/t|hat[ -]tip|ht(?=:))\s*(?::|to)?\s*", re.I), "h/t"),
     (re.compile(r"\bcit(?:ing|ed)\s+(?:(?:a|an|the)\s+)?(?:(?:report|story|article)s?\s+"
                 r"(?:by|from|in)\s+)?", re.I), "according to"),
-    (re.compile(r"\b(?:originally|first)\s+(?:appeared|published|ran|posted)\s+"
+    (re.compile(r"\b(?:originally)\s+(?:appeared|published|ran|posted)\s+"
                 r"(?:on|in|at|by)\s+", re.I), "source"),
+    (re.compile(r"\bfirst\s+(?:published|posted|leaked|shared|tweeted)\s+(?:on|in|at|by)\s+",
+                re.I), "first reported by"),
     (re.compile(r"\breprinted (?:with permission )?from\s+|\brepublished (?:with permission )?"
                 r"from\s+|\bcourtesy of\s+", re.I), "source"),
 ]
@@ -115,7 +130,7 @@ _OUTLET_HOSTS = ("reuters.com", "bloomberg.com", "nikkei.com", "apnews.com", "bb
 
 def _name_after(text: str, pos: int, links: list[Link]) -> tuple[str, Link | None, int]:
     """The name that starts at ``pos``: a link there, else a proper-name phrase."""
-    m = re.match(r"\s*(?:the\s+)?", text[pos:], re.I)
+    m = re.match(r"\s*(?:the\s+)?", text[pos:])
     at = pos + (m.end() if m else 0)
     d = _DESCRIPTOR.match(text, at)
     if d and d.end() < len(text) and (text[d.end()].isupper() or any(
@@ -152,13 +167,16 @@ def _name_before(text: str, pos: int, links: list[Link]) -> tuple[str, Link | No
         if ln.start < end < ln.end and ln.end > ln.start:
             # the link holds the verb too: "<a>DPReview noted</a>"
             return tidy_name(_strip_lower_lead(text[ln.start:end])), ln
-    m = NAME_BEFORE.search(head)
+    cut = max(0, len(head) - 90)
+    window = head[cut:]
+    m = NAME_BEFORE.search(window)
     if not m:
         return "", None
     name = m.group("name")
     # "Yesterday Nikkei Asia" -> the sentence-start word is not part of the name
     toks = name.split()
-    start_of_sentence = m.start("name") == 0 or head[:m.start("name")].rstrip().endswith(
+    start = cut + m.start("name")
+    start_of_sentence = start == 0 or head[:start].rstrip().endswith(
         (".", ":", ";", "\n", "—", "(", "\""))
     if start_of_sentence and len(toks) > 1 and toks[0].lower() in _SENTENCE_STARTERS:
         name = " ".join(toks[1:])
@@ -201,7 +219,16 @@ def _ok_source(name: str, persons: set[str], own: tuple[str, ...], role: str = "
         return True
     if low in persons or any(low == p.split()[-1] for p in persons if p):
         return False
+    if _TITLE_PERSON.match(name) or re.search(r"\w['’]s\s+[A-Z]", name):
+        return False  # "President Jacob Zuma", "RedMonk's Stephens"
     return not looks_like_person(name)
+
+
+_TITLE_PERSON = re.compile(
+    r"(?:President|Vice President|Prime Minister|Minister|Secretary|Senator|Sen\.|Rep\.|Gov\.|"
+    r"Governor|Mayor|Judge|Justice|Chancellor|King|Queen|Prince|Princess|Pope|Mr\.?|Mrs\.?|"
+    r"Ms\.?|Dr\.?|Prof\.?|Professor|Sir|Dame|Lord|Lady|General|Gen\.|Colonel|Captain|CEO|"
+    r"Chairman|Chief|Director|Founder|Herr|Frau|Monsieur|Madame)\s+[A-Z]")
 
 
 def own_site_names(root_names: list[str], page_url: str) -> tuple[str, ...]:
@@ -232,7 +259,7 @@ def find_sources(blocks: list[Block], persons: set[str], page_url: str,
             sent = text[s:e]
             links = [Link(ln.start - s, ln.end - s, ln.href, ln.text)
                      for ln in block.links if ln.start >= s and ln.end <= e]
-            rows = _sentence_sources(sent, links, persons, own)
+            rows = _sentence_sources(sent, links, persons, own, page_host)
             rows.extend(_statement_subjects(sent, links, persons, own, org, rows))
             reporters = [r for r in rows if r.role in ("reports", "according to",
                                                         "first reported by", "source")]
@@ -352,7 +379,7 @@ _TRIGGER_RE = re.compile("|".join(re.escape(t) for t in _TRIGGERS))
 
 
 def _sentence_sources(sent: str, links: list[Link], persons: set[str],
-                      own: tuple[str, ...]) -> list[Found]:
+                      own: tuple[str, ...], page_host: str = "") -> list[Found]:
     rows: list[Found] = []
     if not _TRIGGER_RE.search(sent.lower()):
         return rows
@@ -378,14 +405,19 @@ def _sentence_sources(sent: str, links: list[Link], persons: set[str],
         _label_list(sent, links, rest_start, stop, add)
 
     # bracketed credit line "[Digital Camera World]"
-    for m in _RE_BRACKET.finditer(sent):
+    brackets = list(_RE_BRACKET.finditer(sent)) if "[" in sent else []
+    for m in brackets if len(brackets) == 1 else ():
         inner = m.group("inner").strip()
-        if _BRACKET_STOP.match(inner) or len(inner.split()) > 6:
+        toks = inner.split()
+        if _BRACKET_STOP.match(inner) or len(toks) > 6 or any(c.isdigit() for c in inner):
             continue
-        before, after = sent[:m.start()].strip(), sent[m.end():].strip()
-        at_edge = not after or after in (".", ")") or not before
-        if not at_edge or not inner[0].isupper():
+        if len(toks) == 1 and inner.isupper() and len(inner) > 3:
+            continue  # "[HTTP]", "[CORS]": a reference key, not an outlet
+        if not all(t[0].isupper() or t.lower() in ("of", "the", "and", "&", "de", "für")
+                   for t in toks):
             continue
+        if sent[:m.start()].strip():
+            continue  # only a line that starts with the bracket: "[Digital Camera World]"
         ln = next((x for x in links if x.start >= m.start() and x.end <= m.end()), None)
         add(tidy_name(ln.text if ln else inner), ln, "credit", m.start(), (m.start(), m.end()))
 
@@ -409,14 +441,22 @@ def _sentence_sources(sent: str, links: list[Link], persons: set[str],
         before = sent[:m.start()]
         if not before.strip() or _PERSONAL_SUBJ.search(before):
             continue
+        if sent[m.end():m.end() + 2].startswith(":") or re.match(r"\s+from\b",
+                                                                   sent[m.end():]):
+            continue  # "Makali wrote:" introduces a quotation; "X reported from Seoul"
+        name, ln = _name_before(sent, m.start(), links)
         if verb in ("says", "said", "confirmed", "has confirmed", "notes", "noted", "published",
                     "has published", "understands", "claims", "claimed", "writes", "wrote"):
-            # only a linked outlet or an outlet-looking name counts with these weak verbs
-            name, ln = _name_before(sent, m.start(), links)
-            if ln is None or verb in ("said", "says", "confirmed", "has confirmed"):
+            # only a link to another site counts with these weak verbs
+            if ln is None or verb in ("said", "says", "confirmed", "has confirmed") or \
+                    host_of(ln.href) == page_host:
                 continue
-        else:
-            name, ln = _name_before(sent, m.start(), links)
+        elif verb in ("reports", "claims", "reveals", "notes") and \
+                not _REPORT_TAIL.match(sent[m.end():]) and \
+                not re.search(r",\s*$", sent[:max(0, m.start() - len(name))]):
+            continue  # "the IDE now reports a version mismatch"
+        if ln is not None and not _name_like(name):
+            continue
         if not name:
             continue
         # a quote's attribution ("… ," reported Bloomberg) is still a source; names
@@ -433,7 +473,7 @@ def _sentence_sources(sent: str, links: list[Link], persons: set[str],
     for ln in links:
         if ln.end <= ln.start or _MARKER.match(ln.text):
             continue
-        if _RE_REPORT_NOUN.search(sent[:ln.start]):
+        if _RE_REPORT_NOUN.search(sent[max(0, ln.start - 70):ln.start]):
             add(tidy_name(ln.text), ln, "reports", ln.start, (ln.start, ln.end))
 
     rows.sort(key=lambda r: r.order[1])
@@ -444,17 +484,19 @@ def _via_ok(sent: str, m: re.Match[str], ln: Link | None, end: int) -> bool:
     """"via" and "per" name a source only when linked, bracketed, leading the line, or
     next to a reporting verb; "via Bluetooth" and "per second" do not."""
     word = m.group().strip(" ([").lower()
-    if ln is not None:
-        return True
     if word.startswith("per"):
-        return False
+        return ln is not None and m.group().lstrip().startswith("(")
+    if ln is not None:
+        # "(via PetaPixel)", "Via: X", "X reports via Y", "..., via Y." — not "available via"
+        return m.group().lstrip().startswith(("(", "[")) or m.start() == 0 or bool(
+            re.search(r"\b(?:report|according|told|said|says|claim|rumou?r|leak|spotted|"
+                      r"first|source|confirm|revealed|posted|shared)", sent, re.I)) or \
+            bool(re.match(r"\s*[).]?\s*$", sent[end:])) and "," in sent[max(0, m.start() - 3):
+                                                                  m.start() + 1]
     if m.group().lstrip().startswith(("(", "[")) or m.start() == 0:
         return True
-    tail = sent[end:].lstrip()
-    if tail[:1] in (")", "]") or not tail or tail in (".",):
-        return bool(re.search(r"\b(?:report|according|told|said|says|claim|rumou?r)", sent, re.I))
-    return bool(re.search(r"\b(?:reports?|reported|according to|first spotted)\b", sent[:m.start()],
-                          re.I))
+    return bool(re.search(r"\b(?:reports?|reported|according to|first spotted)\b",
+                          sent[:m.start()], re.I))
 
 
 def _label_list(sent: str, links: list[Link], start: int, stop: int, add) -> None:  # type: ignore[no-untyped-def]

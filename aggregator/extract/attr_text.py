@@ -252,8 +252,9 @@ class _Collector:
                 start = self.length
                 self.add(child.text)
                 self.walk(child, top=False)
-                self.links.append(Link(start, self.length, absolute(self.base, child.get("href")),
-                                       ""))
+                href = absolute(self.base, child.get("href"))
+                if href is not None:  # in-page anchors ("#fn1") are not citations
+                    self.links.append(Link(start, self.length, href, ""))
             else:
                 self.add(child.text)
                 self.walk(child, top=False)
