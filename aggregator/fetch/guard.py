@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import ipaddress
 import socket
 import typing
@@ -95,6 +96,7 @@ def parse_allowed(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(e, strict=False) for e in entries)
 
 
+@functools.lru_cache(maxsize=4096)
 def ip_allowed(address: str, allowed: tuple[IPNetwork, ...]) -> str | None:
     """None if a connection to ``address`` may be made, else the reason it may not."""
     why = classify_ip(address)
