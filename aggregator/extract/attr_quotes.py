@@ -13,6 +13,7 @@ from aggregator.extract.attr_text import (
     Block,
     _words,
     clean_space,
+    looks_like_person,
     sentences,
 )
 
@@ -404,6 +405,7 @@ def _full_name(name: str, fullnames: list[str]) -> str:
 def _dominant_person(fullnames: list[str], context: str) -> str | None:
     """The person the story is about: the full name whose surname recurs most."""
     best, best_n = None, 1
+    candidates: list[str] = []
     counts: dict[str, int] = {}
     for w in re.findall(r"[A-Z][\w'’-]+", context):
         counts[w] = counts.get(w, 0) + 1
@@ -413,8 +415,11 @@ def _dominant_person(fullnames: list[str], context: str) -> str | None:
                 toks[0].lower() in NOT_NAMES or toks[0].lower() in _LEAD_WORDS:
             continue
         n = counts.get(toks[-1], 0)
+        candidates.append(full)
         if n > best_n:
             best, best_n = full, n
+    if best is None and len(candidates) == 1 and looks_like_person(candidates[0]):
+        return candidates[0]  # the only person named
     return best
 
 
