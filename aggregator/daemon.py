@@ -58,6 +58,7 @@ class _Capture:
     fetches: int = 0
     source_page: Page | None = None
     source_error: FetchError | None = None
+    failed_urls: set[str] = field(default_factory=set)
 
 
 _current: contextvars.ContextVar[_Capture | None] = contextvars.ContextVar(
@@ -81,8 +82,10 @@ class ObservedFetcher:
         try:
             page = await self._inner.fetch(url, **kwargs)
         except FetchError as exc:
-            if capture is not None and url == capture.source.url:
-                capture.source_error = exc
+            if capture is not None:
+                capture.failed_urls.add(url)
+                if url == capture.source.url:
+                    capture.source_error = exc
             self._emit(capture, url, getattr(exc, "status", None), 0, started,
                        error=f"{exc.kind}: {exc.reason}")
             raise
@@ -241,6 +244,9 @@ class Daemon:
                    status=report.status, http_status=http_status, entries=report.entries,
                    new=report.new, errors=len(report.errors), message=message)
         if self.log:
+            for err in report.errors:  # errors after a good fetch (no article, bad feed, ...)
+                if err.url not in capture.failed_urls:
+                    self.log.error(source.name, err.url, err.kind, err.message)
             self.log.run(RunEvent(
                 source=source.name, status=report.status, entries=report.entries,
                 new=report.new, errors=len(report.errors),

@@ -93,6 +93,11 @@ class RunLogger:
     def run(self, event: RunEvent) -> None:
         self._emit("source", asdict(event), self._run_text(event))
 
+    def error(self, source: str, url: str | None, kind: str, message: str) -> None:
+        """A page that was fetched but could not be used (no article, unreadable feed...)."""
+        self._emit("error", {"source": source, "url": url, "kind": kind, "message": message},
+                   f"error  {source} {kind} {url or '-'}  {message}")
+
     def info(self, message: str, **fields: Any) -> None:
         text = message + "".join(f" {k}={v}" for k, v in fields.items())
         self._emit("info", {"message": message, **fields}, text)

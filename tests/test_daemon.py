@@ -467,3 +467,28 @@ def test_retry_after_pushes_the_next_check_and_is_stored(tmp_path: Path) -> None
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_page_without_article_is_logged_and_the_rest_stored(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    write_blog(root, "mixed", [(i, T0 - timedelta(hours=i)) for i in range(3)])
+    (root / "mixed" / "posts" / "1.html").write_text(
+        "<!DOCTYPE html><html><head><title>Video</title></head><body><p>Watch.</p></body>"
+        "</html>", encoding="utf-8")
+    clock = FakeClock()
+    with FixtureServer(root) as server:
+        settings = config_for(server.base_url, ("mixed", "/mixed/feed.xml", "10m"))
+        h = Harness(settings, tmp_path / "m.db", clock)
+
+        async def scenario() -> None:
+            async with h as daemon:
+                daemon.start(spread=0)
+                (r,) = await daemon.run_due()
+                assert (r.status, r.new, r.errors) == ("ok", 2, 1)
+
+        run(scenario())
+    (err,) = h.events("error")
+    assert err["source"] == "mixed" and err["kind"] == "no-article"
+    assert err["url"].endswith("/mixed/posts/1.html")
+    fetched = [e for e in h.events("fetch") if e["url"].endswith("/mixed/posts/1.html")]
+    assert fetched and fetched[0]["status"] == 200 and fetched[0]["error"] is None

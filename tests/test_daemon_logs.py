@@ -41,6 +41,7 @@ def test_json_lines() -> None:
                          final_url="http://127.0.0.1/f.xml"))
     log.run(RunEvent("blog", "not-modified", 0, 0, 0, 9.0))
     log.info("stopped", cancelled=0)
+    log.error("blog", "http://127.0.0.1/v.html", "no-article", "video-only page")
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert rows[0] == {"ts": "2026-11-22T02:10:03Z", "event": "fetch", "source": "blog",
                        "url": "http://127.0.0.1/f.xml", "status": 304, "bytes": 0, "ms": 3.2,
@@ -48,6 +49,9 @@ def test_json_lines() -> None:
     assert rows[1]["event"] == "source" and rows[1]["status"] == "not-modified"
     assert rows[2] == {"ts": "2026-11-22T02:10:03Z", "event": "info", "message": "stopped",
                        "cancelled": 0}
+    assert rows[3] == {"ts": "2026-11-22T02:10:03Z", "event": "error", "source": "blog",
+                       "url": "http://127.0.0.1/v.html", "kind": "no-article",
+                       "message": "video-only page"}
 
 
 def test_closed_stream_never_raises() -> None:

@@ -18,7 +18,12 @@ from aggregator.errors import AggregatorError
 @pass_ctx
 def status_cmd(obj: Context, fmt: str, fail_after: int) -> None:
     """Per source: last success, errors, next check, interval, recent articles and
-    extraction health. Exit status 1 if any source is failing (for monitoring)."""
+    extraction health. Exit status 1 if any source is failing (for monitoring).
+
+    Articles in the last 24 h / 7 days count what was stored in that time. Extraction
+    health compares the newest 20 articles with older ones: a jump in the share with an
+    empty or very short body, no date or no author gives a warning (layout change?).
+    """
     from aggregator.crawl import utc_now
     from aggregator.health import collect
 
@@ -41,7 +46,7 @@ def status_cmd(obj: Context, fmt: str, fail_after: int) -> None:
 
 
 def _short(value: str | None) -> str:
-    return value.replace("+00:00", "Z").replace("T", " ")[:17] if value else "never"
+    return value.replace("T", " ")[:16] if value else "never"
 
 
 def _table(rows: list) -> None:
@@ -50,14 +55,14 @@ def _table(rows: list) -> None:
     if not rows:
         click.echo("No sources.")
         return
-    header = (f"{'SOURCE':<20} {'STATE':<13} {'LAST OK':<17} {'NEXT CHECK':<17} "
+    header = (f"{'SOURCE':<20} {'STATE':<13} {'LAST OK (UTC)':<16} {'NEXT CHECK':<16} "
               f"{'EVERY':>6} {'24H':>4} {'7D':>4} {'ERR':>3}")
     click.echo(click.style(header, bold=True))
     colours = {"ok": "green", "failing": "red", "warning": "yellow"}
     for r in rows:
         state = click.style(f"{r.state:<13}", fg=colours.get(r.state))
-        click.echo(f"{r.name[:20]:<20} {state} {_short(r.last_success):<17} "
-                   f"{_short(r.next_check):<17} {human_seconds(r.current_interval):>6} "
+        click.echo(f"{r.name[:20]:<20} {state} {_short(r.last_success):<16} "
+                   f"{_short(r.next_check):<16} {human_seconds(r.current_interval):>6} "
                    f"{r.articles_24h:>4} {r.articles_7d:>4} {r.error_streak:>3}")
         if r.error_streak and r.last_error:
             click.echo(f"{'':<20} last error: {r.last_error}")
