@@ -438,8 +438,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         resp = self.app.handle(method, self.path, dict(self.headers.items()))
+        # a request body is never read: close the connection, so it is not taken for the
+        # next request on a kept-alive connection
+        has_body = (self.headers.get("Content-Length", "0").strip() not in ("", "0")
+                    or "Transfer-Encoding" in self.headers)
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
+        if has_body:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         for k, v in (*SECURITY_HEADERS, *resp.headers.items()):
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(resp.body)))

@@ -22,7 +22,18 @@ STRICT = etree.XMLParser(recover=False, resolve_entities=False, no_network=True)
 
 @pytest.fixture()
 def served(tmp_path: Path):
+    """A server on its own database, for tests that change it."""
     store = make_store(tmp_path)
+    with FeedServer(store.path, "127.0.0.1", 0) as server, \
+            httpx.Client(base_url=server.base_url, timeout=10, trust_env=False) as client:
+        yield server, client, store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def ro(tmp_path_factory):
+    """One server for the tests that only read."""
+    store = make_store(tmp_path_factory.mktemp("ro"))
     with FeedServer(store.path, "127.0.0.1", 0) as server, \
             httpx.Client(base_url=server.base_url, timeout=10, trust_env=False) as client:
         yield server, client, store
@@ -42,8 +53,8 @@ def served(tmp_path: Path):
     ("/api/sources", "application/json"),
     ("/", "application/json"),
 ])
-def test_routes_and_content_types(served, path: str, ctype: str) -> None:
-    _, client, _ = served
+def test_routes_and_content_types(ro, path: str, ctype: str) -> None:
+    _, client, _ = ro
     r = client.get(path)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == ctype + "; charset=utf-8"
@@ -60,8 +71,8 @@ def test_routes_and_content_types(served, path: str, ctype: str) -> None:
     assert head.headers["etag"] == r.headers["etag"]
 
 
-def test_feeds_group_stories_unless_all(served) -> None:
-    _, client, _ = served
+def test_feeds_group_stories_unless_all(ro) -> None:
+    _, client, _ = ro
     grouped = feedparser.parse(client.get("/feeds/all.atom").content)
     every = feedparser.parse(client.get("/feeds/all.atom?all=1").content)
     assert len(grouped.entries) == 4 and len(every.entries) == 6
@@ -123,8 +134,8 @@ def test_conditional_get(served) -> None:
     ("/nothing/here", 404),
     ("/api/articles/%ZZ", 400),
 ])
-def test_errors_are_json(served, path: str, status: int) -> None:
-    _, client, _ = served
+def test_errors_are_json(ro, path: str, status: int) -> None:
+    _, client, _ = ro
     r = client.get(path)
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/json; charset=utf-8"
@@ -132,8 +143,8 @@ def test_errors_are_json(served, path: str, status: int) -> None:
     assert body["error"]["status"] == status and body["error"]["message"]
 
 
-def test_method_not_allowed(served) -> None:
-    _, client, _ = served
+def test_method_not_allowed(ro) -> None:
+    _, client, _ = ro
     r = client.post("/api/articles", content=b"{}")
     assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
     assert r.json()["error"]["status"] == 405
@@ -161,9 +172,11 @@ def test_article_and_story_api(served) -> None:
     assert wire["last_status"] == 503
 
 
-def test_xss_inert_over_http(served) -> None:
-    _, client, _ = served
-    xss_id = next(a["id"] for a in client.get("/api/articles").json()["articles"]
+def test_xss_inert_over_http(ro) -> None:
+    _, client, _ = ro
+    listing = client.get("/api/articles").json()
+    assert "articles" in listing, listing
+    xss_id = next(a["id"] for a in listing["articles"]
                   if "Kestrel K-9" in a["title"])
     r = client.get(f"/api/articles/{xss_id}")
     assert "<" not in r.text  # JSON text escapes markup characters
@@ -224,8 +237,8 @@ def test_pagination_never_skips_or_repeats_while_articles_arrive(served, tmp_pat
     assert set(added) <= set(seen)
 
 
-def test_pagination_with_filters(served) -> None:
-    _, client, _ = served
+def test_pagination_with_filters(ro) -> None:
+    _, client, _ = ro
     page = client.get("/api/articles", params={"source": "magazine", "limit": 1}).json()
     assert page["has_more"] and page["articles"][0]["source"] == "magazine"
     nxt = httpx.get(page["next"], trust_env=False).json()
@@ -270,7 +283,10 @@ def test_serve_command(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
-    missing = subprocess.run(
-        [sys.executable, "-m", "aggregator", "--db", str(tmp_path / "none.db"), "serve",
-         "--port", "0"], capture_output=True, text=True, env=env, cwd=root, timeout=30)
-    assert missing.returncode == 1 and "no such database" in missing.stderr
+    from click.testing import CliRunner
+
+    from aggregator.cli import cli
+
+    missing = CliRunner().invoke(cli, ["--db", str(tmp_path / "none.db"), "serve",
+                                       "--port", "0"])
+    assert missing.exit_code == 1 and "no such database" in missing.output
