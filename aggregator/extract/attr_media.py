@@ -500,6 +500,8 @@ def find_authors(root: HtmlElement, authors: list[str], base: str, cache: Clutte
     names = []
     for a in authors:
         names.extend(_split_given(a))
+    if names:
+        names = _unglue(names, byline_links)
     if not names:
         byline_boxes.extend(_heading_bylines(root))
         names = _names_from_bylines(byline_boxes, byline_links, base)
@@ -557,6 +559,21 @@ def _author_clutter(el: HtmlElement) -> bool:
             return True
         node = node.getparent()
     return False
+
+
+def _unglue(names: list[str], links: list[HtmlElement]) -> list[str]:
+    """"Jane DoeTom Becker" (two byline links read as one string) -> the links' names."""
+    link_names = [clean_space(a.text_content() or "") for a in links]
+    link_names = [n for n in dict.fromkeys(link_names) if n and len(n.split()) <= 5]
+    out: list[str] = []
+    for name in names:
+        squashed = re.sub(r"\s+", "", name).casefold()
+        parts = [n for n in link_names if re.sub(r"\s+", "", n).casefold() in squashed]
+        if len(parts) >= 2 and re.sub(r"\s+", "", "".join(parts)).casefold() == squashed:
+            out.extend(parts)
+        else:
+            out.append(name)
+    return out
 
 
 def _split_given(name: str) -> list[str]:

@@ -26,6 +26,7 @@ _VERBS = (
     r"suggested|suggests|pointed out|points out|stressed|stresses|joked|jokes|added that|"
     r"predicted|predicts|described|describes|boasted|promised|promises|revealed|reveals|"
     r"went on|goes on|responded|responds|shared|shares|declared|declares|agreed|agrees|"
+    r"called it|calls it|described it as|describes it as|dubbed it|"
     r"sagte|sagt|erklärte|erklärt|betonte|betont|meinte|meint|a déclaré|a dit|"
     r"a expliqué|explique|déclare|ajoute|a ajouté|a confié"
 )
@@ -41,10 +42,11 @@ correspondent reporter columnist writer author creator artist member chairperson
 sprecherin gründer gründerin geschäftsführer geschäftsführerin chef leiter leiterin fondateur
 fondatrice directeur directrice président présidente porte-parole""")
 
-_NAME_TOK = r"[A-Z][\w'’.-]*"
+_NAME_TOK = r"(?:[A-Z]\.|[A-Z][\w'’-]*(?:\.[A-Za-z][\w'’-]*)*)"
 _NAME = rf"{_NAME_TOK}(?:[ \t]+(?:{_NAME_TOK}|de|van|von|da|der|le|la|del|di|du|bin|al)){{0,5}}"
 # a phrase naming a speaker, possibly with title words: "Leica Camera CEO Matthias Harsch"
-_WHO = r"(?:[A-Za-z][\w'’.&-]*(?:[ \t]+[A-Za-z][\w'’.&-]*){0,9}?)"
+_WHO_TOK = r"(?:[A-Z]\.|[A-Za-z][\w'’&-]*(?:\.[A-Za-z][\w'’&-]*)*)"
+_WHO = rf"(?:{_WHO_TOK}(?:[ \t]+{_WHO_TOK}){{0,9}}?)"
 
 _OPEN_CLOSE = {"“": "”", "„": "“", "«": "»", "\"": "\"", "‘": "’", "‹": "›", "»": "«"}
 
@@ -311,6 +313,14 @@ def _attribute_before(head: str, known: list[Speaker]) -> Speaker | None:
     spans = sentences(head)
     if spans and spans[-1][1] >= len(head.rstrip()) - 1:
         head = head[spans[-1][0]:]
+    sp = _attribute_participle(head, known)
+    if sp is not None:
+        return sp
+    m = _ACCORDING_LEAD.match(head)
+    if m:
+        sp = parse_speaker(m.group("who"), None, known)
+        if sp is not None:
+            return sp
     verbs = list(_VERB_RE.finditer(head[-140:]))
     if not verbs:
         return _attribute_as(head, known)
@@ -340,6 +350,25 @@ def _attribute_before(head: str, known: list[Speaker]) -> Speaker | None:
             if sp:
                 return sp
     return _attribute_as(head, known)
+
+
+_ACCORDING_LEAD = re.compile(rf"^\s*(?:According to|As)\s+(?P<who>{_NAME})\s*"
+                             r"(?:put it|puts it|says|said|writes|wrote|notes|noted)?\s*,")
+_PARTICIPLE = re.compile(r",\s+(?:saying|adding|noting|explaining|arguing|insisting|warning|"
+                         r"stressing|promising|claiming)\b(?:\s+that)?[^“”\"„«]{0,80}$")
+_SUBJECT = re.compile(rf"^\s*(?P<who>{_NAME})(?:['’]s\s+[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)?)?"
+                      r"\s+(?:has\s+|had\s+|also\s+|then\s+)?[a-z]+(?:ed|s)\b")
+
+
+def _attribute_participle(head: str, known: list[Speaker]) -> Speaker | None:
+    """"Aurel confirmed the price in a statement, saying the lens would arrive “soon”":
+    the speaker is the subject of the sentence."""
+    if not _PARTICIPLE.search(head):
+        return None
+    m = _SUBJECT.match(head)
+    if not m:
+        return None
+    return parse_speaker(_trim_lead(m.group("who")), None, known)
 
 
 def _attribute_as(head: str, known: list[Speaker]) -> Speaker | None:
@@ -390,6 +419,14 @@ _FULLNAME = re.compile(r"\b([A-Z][\w'’-]+(?:\s+(?:de|van|von|da)?\s*[A-Z][\w'�
 
 
 def _full_name(name: str, fullnames: list[str]) -> str:
+    toks = name.split()
+    if len(toks) == 2 and toks[0].lower() in ("de", "van", "von", "da", "del", "di", "le", "la"):
+        # "De Vries" at the start of a sentence is "Anneke de Vries"
+        tail = name.lower()
+        for full in reversed(fullnames):
+            if full.lower().endswith(" " + tail) and len(full.split()) > 2:
+                return full
+        return name
     if " " in name:
         return name
     for full in reversed(fullnames):

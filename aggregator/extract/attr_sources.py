@@ -57,7 +57,8 @@ def _name_like(text: str) -> bool:
     toks = text.split()
     if not toks or len(toks) > 6:
         return False
-    return toks[0][:1].isupper() or toks[0][:1].isdigit() or "." in toks[0]
+    return any(t[:1].isupper() or t[:1].isdigit() for t in toks) and (
+        toks[0][:1].isupper() or toks[0][:1].isdigit() or "'" in toks[0] or "." in toks[0])
 _RE_REPORT_NOUN = re.compile(
     r"\b(?:(?:a|an|the|this|that)\s+)?(?:new\s+|recent\s+|latest\s+|separate\s+|earlier\s+)?"
     r"(?:report|story|article|scoop|post|piece|interview|investigation|leak|video|listing|"
@@ -184,10 +185,11 @@ def _name_before(text: str, pos: int, links: list[Link]) -> tuple[str, Link | No
 
 
 _DESCRIPTOR = re.compile(
-    r"(?:(?:a|an|the)\s+)?(?:[A-Z][a-z]+\s+)?(?:[a-z-]+\s+){0,2}(?:daily|newspaper|paper|"
+    r"(?:(?:a|an|the)\s+)?(?:[A-Z][a-z]*\s+)?(?:[a-z-]+\s+){0,2}(?:daily|newspaper|paper|"
     r"outlet|site|website|blog|magazine|publication|agency|broadcaster|network|channel|"
     r"tabloid|weekly|journal|service|researcher|research firm|firm|leaker|forum|publisher|"
-    r"retailer|analyst|analysts|tracker|group|podcast|youtuber|vlogger|newsletter)\s+")
+    r"retailer|analyst|analysts|tracker|group|podcast|youtuber|vlogger|newsletter|account|"
+    r"handle|user|channel|creator|tipster)\s+")
 
 _GAP_OK = re.compile(
     r"(?:(?!(?:in|on|at|with|about|that|for|to|of|from|by|and|or|but|which|who|when)\b)"
@@ -300,12 +302,15 @@ def main_org(blocks: list[Block], persons: set[str]) -> str | None:
                     name.casefold() in persons or any(
                         name.casefold() == p.split()[-1] for p in persons if p):
                 continue
-            counts[name] = counts.get(name, 0) + (2 if i < 2 else 1)
+            counts[name] = counts.get(name, 0) + (2 if i < 4 else 1)
             first.setdefault(name, i)
     if not counts:
         return None
     best = max(counts, key=lambda k: (counts[k], -first[k]))
-    return best if counts[best] >= 2 else None
+    if counts[best] >= 2:
+        return best
+    mentions = sum(b.text.count(best) for b in blocks)
+    return best if mentions >= 2 and len(counts) == 1 else None
 
 
 _THE_COMPANY = re.compile(r"\b(?:the|The)\s+(?:company|firm|maker|manufacturer|camera maker|"
@@ -338,9 +343,10 @@ def _statement_subjects(sent: str, links: list[Link], persons: set[str],
             name, ln = _name_before(sent, m.start(), links)
             if ln is not None:
                 continue
-        if not name or " " in name.strip() and not any(
-                w.lower().strip(".") in CORP_WORDS for w in name.split()) and name != org:
-            continue
+        if not name or " " in name.strip() and name != org and not any(
+                w.lower().strip(".") in CORP_WORDS or (w.isupper() and len(w) > 1) or
+                (org and w in org.split()) for w in name.split()):
+            continue  # two plain capitalised words are more likely a person
         if not _ok_source(name, persons, own, "statement"):
             continue
         if any(r.name.casefold() == name.casefold() for r in rows + out):

@@ -27,6 +27,7 @@ from aggregator.extract.attr_quotes import (
 )
 from aggregator.extract.attr_sources import Found, find_sources, main_org, own_site_names
 from aggregator.extract.attr_text import (
+    CORP_WORDS,
     Block,
     ClutterCache,
     clean_space,
@@ -83,7 +84,7 @@ def _find(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement | None,
     found.extend(bq_rows)
     found.extend(quotes)
     # people (several words) are never cited outlets; one-word speakers may be companies
-    persons |= {f.name.casefold() for f in quotes + bq_rows if " " in f.name.strip()}
+    persons |= {f.name.casefold() for f in quotes + bq_rows if _person_like(f.name)}
     own = own_site_names(_site_names(root), url)
     found.extend(find_sources(prose, persons, url, own, org))
     found.extend(find_embeds(root, url, cache, order))
@@ -176,6 +177,13 @@ def _blockquotes(blocks: list[Block], body: lxml_html.HtmlElement | None
                           (bq_blocks[0].order, 0)))
         taken.update(id(b) for b in bq_blocks)
     return taken, rows
+
+
+def _person_like(name: str) -> bool:
+    """A multi-word speaker name without organisation marks ("Kestrel UK" is not)."""
+    toks = name.split()
+    return len(toks) >= 2 and not any(
+        (t.isupper() and len(t) > 1) or t.lower().strip(".") in CORP_WORDS for t in toks)
 
 
 def _previous_block(blocks: list[Block], first: Block) -> Block | None:
