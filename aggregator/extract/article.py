@@ -128,21 +128,21 @@ def _check_article(root: HtmlElement, meta: Metadata, body: BodyResult, text: st
     if _ERROR_TITLE.search(title) and len(text) < 800:
         raise NoArticle("error page (not found)", url=url)
     if len(text) < MIN_TEXT:
+        if _looks_like_index(root, url, len(text)):
+            raise NoArticle("index page (list of article links)", url=url)
         if root.xpath(_VIDEO) or (meta.og_type or "").startswith("video"):
             raise NoArticle("video-only page (no article text)", url=url)
         if not text:
             raise NoArticle("no article text found", url=url)
         raise NoArticle(f"too little article text ({len(text)} characters)", url=url)
     declared_article = (meta.og_type or "").lower() == "article" or meta.is_article
-    if not declared_article and _looks_like_index(body, url):
+    if not declared_article and body.element is not None and _looks_like_index(
+            body.element, url, len(text)):
         raise NoArticle("index page (list of article links)", url=url)
 
 
-def _looks_like_index(body: BodyResult, url: str) -> bool:
+def _looks_like_index(el: HtmlElement, url: str, chars: int) -> bool:
     """Teaser lists: several headings that are links to other pages, little text each."""
-    el = body.element
-    if el is None:
-        return False
     headings = el.xpath(".//h2|.//h3|.//h4")
     linked = 0
     for h in headings:
@@ -156,7 +156,6 @@ def _looks_like_index(body: BodyResult, url: str) -> bool:
             linked += 1
     if linked < 4 or linked < 0.6 * len(headings):
         return False
-    chars = sum(len(b.text) for b in body.blocks)
     return chars / linked < 600
 
 

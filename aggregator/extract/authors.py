@@ -47,7 +47,8 @@ def clean_author(raw: str) -> str | None:
     if not text or _DIGITS.search(text) or _NOT_NAME.match(text):
         return None
     words = text.split()
-    if all(w.lower().strip(".") in _ROLE_WORDS for w in words):
+    if all(w.lower().strip(".").removesuffix("s") in _ROLE_WORDS
+           or w.lower().strip(".") in _ROLE_WORDS for w in words):
         return None
     if len(words) > 5 or len(text) > 60:
         return None

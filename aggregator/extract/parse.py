@@ -18,8 +18,22 @@ except ImportError:  # pragma: no cover - only while the fetch package is missin
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 
-_PARSER = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True,
-                               default_doctype=False)
+# Tags kept when a too-deeply nested document is flattened and parsed again.
+_FLAT_KEEP = ("html", "head", "body", "title", "meta", "link", "script", "style", "p", "h1",
+              "h2", "h3", "h4", "h5", "h6", "br", "pre", "a", "img", "time", "article", "main")
+_ANY_TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9:-]*)\b[^>]*>")
+
+
+def _parser() -> lxml.html.HTMLParser:
+    # One per call: its error log tells us when libxml2 gave up on nesting depth.
+    return lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True,
+                                default_doctype=False)
+
+
+def _flatten(text: str) -> str:
+    """Drop every tag but a few block/metadata ones, so nesting depth cannot explode."""
+    return _ANY_TAG.sub(
+        lambda m: m.group(0) if m.group(1).lower() in _FLAT_KEEP else " ", text)
 
 
 def decode(content: bytes, header_charset: str | None = None) -> str:
@@ -49,7 +63,10 @@ def parse_document(html: str | bytes, url: str | None = None, *,
     if not text.strip():
         raise NoArticle("empty document", url=url)
     try:
-        root = lxml.html.document_fromstring(text, parser=_PARSER)
+        parser = _parser()
+        root = lxml.html.document_fromstring(text, parser=parser)
+        if any("depth" in entry.message for entry in parser.error_log):
+            root = lxml.html.document_fromstring(_flatten(text), parser=_parser())
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise NoArticle(f"unparsable document: {exc}", url=url) from None
     if root is None or not isinstance(root.tag, str):

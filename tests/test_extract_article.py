@@ -1,0 +1,309 @@
+"""extract_article on small inline pages: body, metadata, site rules, no-article pages, and
+inputs that must never raise anything but NoArticle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from aggregator.errors import NoArticle
+from aggregator.extract import extract_article, parse_document
+from aggregator.models import Entry, SiteRule
+
+URL = "https://news.example.com/2024/03/05/lens-launch"
+
+PARA = ("The company said the new lens, which weighs 540 grams, will ship in April with a "
+        "weather-sealed barrel, a new linear motor and an aperture ring that can be declicked.")
+
+
+def page(body: str, head: str = "", lang: str = "en") -> str:
+    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">{head}</head>'
+            f"<body>{body}</body></html>")
+
+
+CLUTTER = """
+<header class="site-header"><nav><a href="/">Home</a> <a href="/news">News</a></nav></header>
+<div class="cookie-banner">We use cookies to improve your experience. Accept all cookies?</div>
+"""
+
+ARTICLE = page(
+    CLUTTER + f"""
+<main><article>
+  <h1>Kestrel Optics unveils 35mm f/1.4 lens</h1>
+  <div class="byline">By <a href="/authors/jane">Jane Doe</a> and Tom Li | Staff Writers</div>
+  <time datetime="2024-03-05T09:30:00+01:00">March 5, 2024</time>
+  <div class="share-bar"><a href="#">Share on X</a> <a href="#">Share on Facebook</a></div>
+  <div class="article-body">
+    <p>{PARA}</p>
+    <h2>Price and availability</h2>
+    <p>It costs $1,199. {PARA}</p>
+    <ul><li>Weight: 540 grams, a little lighter than the previous model of the lens</li>
+        <li>Filter thread: 67 mm, shared with the rest of the company's prime line-up</li></ul>
+    <blockquote><p>We wanted a lens that disappears in the hand, said the product lead.</p>
+    </blockquote>
+    <div class="newsletter-signup"><p>Sign up for our newsletter to get the best camera
+      deals in your inbox every single week, for free.</p></div>
+    <p>{PARA}</p>
+  </div>
+  <aside class="related"><h3>Related</h3><ul><li><a href="/a">Another lens review</a></li>
+     <li><a href="/b">Camera of the year announced today</a></li></ul></aside>
+</article></main>
+<section id="comments" class="comments"><p>Great lens, cannot wait to buy one. {PARA}</p>
+</section>
+<footer class="site-footer"><p>Copyright 2024 Photo News. All rights reserved.</p></footer>
+""",
+    head="""
+<title>Kestrel Optics unveils 35mm f/1.4 lens | Photo News</title>
+<meta property="og:site_name" content="Photo News">
+<meta property="og:image" content="/img/lens.jpg">
+<meta property="article:section" content="Lenses">
+<meta property="article:tag" content="Kestrel"><meta property="article:tag" content="lenses">
+<meta name="description" content="A fast, light prime for full-frame mirrorless cameras.">
+<link rel="canonical" href="/2024/03/05/lens-launch">
+""",
+)
+
+
+def test_article_body_and_metadata() -> None:
+    art = extract_article(ARTICLE, URL)
+    assert art.title == "Kestrel Optics unveils 35mm f/1.4 lens"
+    assert art.authors == ("Jane Doe", "Tom Li")
+    assert art.published == datetime(2024, 3, 5, 9, 30, tzinfo=timezone(timedelta(hours=1)))
+    assert art.canonical_url == "https://news.example.com/2024/03/05/lens-launch"
+    assert art.language == "en"
+    assert art.site_name == "Photo News"
+    assert art.image is not None and art.image.url == "https://news.example.com/img/lens.jpg"
+    assert art.section == "Lenses"
+    assert art.tags == ("Kestrel", "lenses")
+    assert art.summary == "A fast, light prime for full-frame mirrorless cameras."
+    paragraphs = art.text.split("\n\n")
+    assert paragraphs[0] == PARA
+    assert "Price and availability" in paragraphs
+    assert any(p.startswith("Weight: 540 grams") for p in paragraphs)
+    assert any(p.startswith("We wanted a lens") for p in paragraphs)
+    for clutter in ("Share on", "newsletter", "cookies", "Another lens review", "Home",
+                    "Copyright", "Great lens", "Staff Writers"):
+        assert clutter not in art.text, clutter
+    assert "<h2>Price and availability</h2>" in art.html
+    assert "<blockquote>" in art.html and "<li>" in art.html
+    assert "<script" not in art.html
+
+
+def test_html_is_sanitized() -> None:
+    html = page(f'<article><p onclick="evil()">{PARA} <a href="javascript:alert(1)">x</a></p>'
+                f'<p>{PARA}<script>alert(1)</script></p></article>')
+    art = extract_article(html, URL)
+    assert "onclick" not in art.html and "javascript:" not in art.html
+    assert "alert" not in art.html and "alert" not in art.text
+
+
+def test_jsonld_metadata() -> None:
+    head = """<title>Ignored title - Lens &amp; Light</title>
+    <script type="application/ld+json">{"@context": "https://schema.org", "@graph": [
+      {"@type": "WebSite", "name": "Lens & Light"},
+      {"@type": "NewsArticle", "headline": "Mirrorless sales rise again",
+       "datePublished": "2024-02-01T08:00:00Z", "dateModified": "2024-02-02T10:00:00Z",
+       "author": [{"@type": "Person", "name": "Ana Costa"},
+                  {"@type": "Organization", "name": "Lens & Light"}],
+       "publisher": {"@type": "Organization", "name": "Lens & Light"},
+       "image": {"@type": "ImageObject", "url": "https://cdn.example/a.jpg",
+                 "caption": "A camera", "creditText": "Photo: Kim Park"},
+       "articleSection": "Industry", "keywords": ["sales", "mirrorless"],
+       "inLanguage": "pt-BR"}]}</script>"""
+    art = extract_article(page(f"<article><p>{PARA}</p><p>{PARA}</p></article>", head=head,
+                               lang=""), URL)
+    assert art.title == "Mirrorless sales rise again"
+    assert art.authors == ("Ana Costa",)
+    assert art.published == datetime(2024, 2, 1, 8, 0, tzinfo=UTC)
+    assert art.modified == datetime(2024, 2, 2, 10, 0, tzinfo=UTC)
+    assert art.site_name == "Lens & Light"
+    assert art.image is not None and art.image.caption == "A camera"
+    assert art.image.credit == "Photo: Kim Park"
+    assert art.section == "Industry" and art.tags == ("sales", "mirrorless")
+    assert art.language == "pt-BR"
+
+
+def test_entry_fills_gaps_and_page_date_wins() -> None:
+    html = page(f"<article><p>{PARA}</p><p>{PARA}</p></article>")
+    entry = Entry(url=URL, title="Feed title", published=datetime(2020, 1, 1, tzinfo=UTC),
+                  authors=("By Feed Author",))
+    art = extract_article(html, "https://example.org/story", entry=entry)
+    assert art.title == "Feed title"
+    assert art.published == datetime(2020, 1, 1, tzinfo=UTC)
+    assert art.authors == ("Feed Author",)
+    dated = page(f'<article><time datetime="2024-01-02">2 Jan</time><p>{PARA}</p>'
+                 f"<p>{PARA}</p></article>")
+    assert extract_article(dated, URL, entry=entry).published == datetime(2024, 1, 2,
+                                                                          tzinfo=UTC)
+
+
+def test_author_attributions_without_attribution_module(monkeypatch) -> None:
+    import aggregator.extract.article as article_module
+
+    monkeypatch.setattr(article_module, "_attribution_hook", None)
+    art = extract_article(ARTICLE, URL)
+    assert [(a.kind, a.name) for a in art.attributions] == [("author", "Jane Doe"),
+                                                             ("author", "Tom Li")]
+
+
+def test_attribution_errors_do_not_cost_the_article(monkeypatch) -> None:
+    import aggregator.extract.article as article_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(article_module, "_attribution_hook", broken)
+    art = extract_article(ARTICLE, URL)
+    assert art.attributions[0].name == "Jane Doe"
+
+
+def test_attribution_gets_full_tree_and_body(monkeypatch) -> None:
+    import aggregator.extract.article as article_module
+
+    seen = {}
+
+    def spy(root, body, url, authors):
+        seen.update(root=root, body=body, url=url, authors=authors)
+        return ()
+
+    monkeypatch.setattr(article_module, "_attribution_hook", spy)
+    extract_article(ARTICLE, URL)
+    assert seen["root"].tag == "html"
+    assert seen["root"].find(".//div[@class='share-bar']") is not None  # not stripped
+    assert seen["body"] is not None and PARA in seen["body"].text_content()
+    assert seen["url"] == URL and tuple(seen["authors"]) == ("Jane Doe", "Tom Li")
+
+
+# --------------------------------------------------------------------------- no article
+
+@pytest.mark.parametrize("html", ["", b"", "   \n ", b"\xef\xbb\xbf", "<html></html>",
+                                  "<html><body><p>Hi</p></body></html>"])
+def test_empty_documents(html) -> None:
+    with pytest.raises(NoArticle) as info:
+        extract_article(html, URL)
+    assert info.value.reason and info.value.url == URL
+
+
+def test_index_page() -> None:
+    teasers = "".join(
+        f'<article class="teaser"><h2><a href="/news/story-{i}.html">Story number {i} about '
+        f'cameras</a></h2><p>Short teaser text for story {i}, about a camera.</p></article>'
+        for i in range(8))
+    html = page(f'<main><h1>Latest news</h1>{teasers}<a class="next" href="/p2">Next</a></main>',
+                head='<meta property="og:type" content="website"><title>News</title>')
+    with pytest.raises(NoArticle, match="index page"):
+        extract_article(html, "https://news.example.com/news/")
+
+
+def test_not_found_page() -> None:
+    html = page("<main><h1>Page not found</h1><p>Sorry, the page you were looking for does not "
+                "exist. Try the search or go back to the home page.</p></main>",
+                head="<title>404 Not Found | Photo News</title>")
+    with pytest.raises(NoArticle, match="not found"):
+        extract_article(html, URL)
+
+
+def test_video_only_page() -> None:
+    html = page('<main><h1>Hands-on video</h1><video src="/v.mp4" controls></video>'
+                '<p>Watch the video.</p></main>',
+                head='<meta property="og:type" content="video.other">')
+    with pytest.raises(NoArticle, match="video"):
+        extract_article(html, URL)
+
+
+# --------------------------------------------------------------------------- robustness
+
+ROBUST_INPUTS = {
+    "unclosed": f"<html><body><div><p>{PARA}<p>{PARA}<div><b><i>{PARA}</body>",
+    "garbage": "<<<>>><p</p><div =='>\x00\x01 <a href=\"\">" * 50,
+    "binary": bytes(range(256)) * 100,
+    "nul": f"<html><body><article><p>{PARA}\x00</p><p>{PARA}</p></article></body></html>",
+    "xml-decl": f'<?xml version="1.0" encoding="utf-8"?><html><body><p>{PARA}</p><p>{PARA}</p>'
+                "</body></html>",
+    "deep": "<div>" * 10_000 + f"<p>{PARA}</p><p>{PARA}</p>" + "</div>" * 10_000,
+    "deep-unclosed": "<div><span>" * 10_000 + PARA,
+    "mixed-encodings": (f"<html><head><meta charset='utf-8'></head><body><p>{PARA} Müller "
+                        "</p>").encode() + "<p>Café Zoë naïve</p>".encode("cp1252") * 3
+                       + f"<p>{PARA}</p></body></html>".encode("utf-16"),
+    "bad-charset": b'<meta charset="no-such-charset"><p>' + PARA.encode() * 2 + b"</p>",
+    "frameset": "<html><frameset><frame src='a.html'></frameset></html>",
+    "only-script": "<script>" + "x" * 100_000 + "</script>",
+    "huge-attr": f'<p class="{"a" * 1_000_000}">{PARA}</p>',
+    "bad-jsonld": '<script type="application/ld+json">{"@type": "Article", "author": [[[{]]'
+                  f"</script><p>{PARA}</p><p>{PARA}</p>",
+    "weird-dates": f'<meta property="article:published_time" content="0000-99-99T99:99">'
+                   f'<time datetime="tomorrow">x</time><p>{PARA}</p><p>{PARA}</p>',
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROBUST_INPUTS))
+def test_never_raises_anything_but_no_article(name: str) -> None:
+    try:
+        art = extract_article(ROBUST_INPUTS[name], URL)
+    except NoArticle as exc:
+        assert exc.reason
+    else:
+        assert isinstance(art.text, str)
+
+
+def test_deep_nesting_keeps_text() -> None:
+    art = extract_article(ROBUST_INPUTS["deep"], URL)
+    assert PARA in art.text
+
+
+def test_five_megabyte_page() -> None:
+    filler = f"<div class='post'><p>{PARA}</p></div>" * (5_000_000 // 200)
+    html = page(f"<article>{filler}</article><nav>{'<a href=/x>link</a>' * 5000}</nav>")
+    assert len(html) > 5_000_000
+    art = extract_article(html.encode(), URL)
+    assert art.text.count(PARA) > 1000
+
+
+def test_parse_document_is_shared_entry_point() -> None:
+    root = parse_document(b"\xef\xbb\xbf<html><body><p>x</p></body></html>")
+    assert root.tag == "html" and root.findtext(".//p") == "x"
+    with pytest.raises(NoArticle):
+        parse_document("")
+
+
+# --------------------------------------------------------------------------- encodings
+
+def test_legacy_charset_from_meta_and_header() -> None:
+    body = (f"<article><h1>Grüße aus Köln</h1><p>Der Fotograf Jürgen Müller über seine "
+            f"Lieblingsobjektive für die Straßenfotografie. {PARA}</p><p>{PARA}</p></article>")
+    meta = page(body, head="", lang="de").replace('<meta charset="utf-8">',
+                                                 '<meta charset="windows-1252">')
+    art = extract_article(meta.encode("cp1252"), URL)
+    assert "Jürgen Müller" in art.text and "Straßenfotografie" in art.text
+    bare = page(body, lang="de").replace('<meta charset="utf-8">', "")
+    art = extract_article(bare.encode("iso-8859-1"), URL, header_charset="ISO-8859-1")
+    assert "Jürgen Müller" in art.text
+
+
+# --------------------------------------------------------------------------- site rules
+
+def test_site_rules_body_drop_author_date_title() -> None:
+    html = page(f"""
+      <div class="promo"><p>{PARA} PROMO</p><p>{PARA} PROMO</p><p>{PARA} PROMO</p></div>
+      <div class="story"><span class="kicker">EXCLUSIVE</span><p>{PARA}</p>
+        <p class="ad-note">Sponsored words here that would otherwise look like text.</p></div>
+      <span class="who">Written by Ada Lovelace</span><span class="when">2023-07-08 14:00</span>
+      <div class="headline">The real headline</div>""", head="<title>Other | Site</title>")
+    rule = SiteRule(match="news.example.com/2024", body=(".story",),
+                    drop=(".kicker", ".ad-note"), author=(".who",), date=(".when",),
+                    title=(".headline",))
+    art = extract_article(html, URL, rules=[SiteRule(match="other.org", body=(".x",)), rule])
+    assert art.text == PARA
+    assert art.authors == ("Ada Lovelace",)
+    assert art.published == datetime(2023, 7, 8, 14, 0, tzinfo=UTC)
+    assert art.title == "The real headline"
+    # The rule's path prefix does not match: generic extraction, promo text included.
+    generic = extract_article(html, "https://news.example.com/2023/x", rules=[rule])
+    assert "PROMO" in generic.text
+
+
+def test_bad_selector_in_rule_is_ignored() -> None:
+    html = page(f"<article><p>{PARA}</p><p>{PARA}</p></article>")
+    rule = SiteRule(match="news.example.com", body=("div[[[",), drop=(">>>",))
+    assert PARA in extract_article(html, URL, rules=[rule]).text
