@@ -223,9 +223,19 @@ def _entry_id(item: FeedItem) -> str:
     return _link(a) or f"urn:aggregator:article:{a.get('id')}"
 
 
+def item_updated(item: FeedItem) -> str:
+    """An entry's last change: its article's, or for a story, when coverage last arrived
+    (so a reader sees the story entry change when another outlet reports it)."""
+    stamps = [_updated(item.article)]
+    if item.grouped:
+        stamps += [_rfc3339(r.get("fetched") or r.get("published")) for r in item.related
+                   if r.get("fetched") or r.get("published")]
+    return max(stamps)
+
+
 def feed_updated(items: Sequence[FeedItem]) -> str:
     """The newest entry time (RFC 3339), or the epoch for an empty feed (stable ETags)."""
-    stamps = [_updated(i.article) for i in items]
+    stamps = [item_updated(i) for i in items]
     return max(stamps) if stamps else "1970-01-01T00:00:00Z"
 
 
@@ -259,7 +269,7 @@ def build_atom(info: FeedInfo, items: Sequence[FeedItem]) -> str:
         entry = sub(feed, "entry")
         sub(entry, "id", _entry_id(item))
         sub(entry, "title", _text(a.get("title")) or "(untitled)", type="text")
-        sub(entry, "updated", _updated(a))
+        sub(entry, "updated", item_updated(item))
         if a.get("published"):
             sub(entry, "published", _rfc3339(a.get("published")))
         link = _link(a)
@@ -347,7 +357,7 @@ def build_jsonfeed(info: FeedInfo, items: Sequence[FeedItem]) -> str:
             "title": _text(a.get("title")),
             "content_html": _content_html(item),
             "date_published": _rfc3339(a.get("published") or a.get("fetched")),
-            "date_modified": _updated(a),
+            "date_modified": item_updated(item),
         }
         if a.get("summary"):
             entry["summary"] = _text(a["summary"])

@@ -141,15 +141,16 @@ class Params:
         raise HTTPError(400, f"parameter {name!r} must be 1 or 0, got {raw!r}")
 
     def date(self, name: str) -> datetime | None:
+        """A date as ``aggregator search --since`` reads it (2026-03-01, 7d, 2w, today)."""
+        from aggregator.search.dates import parse_when
+
         raw = self.one(name)
         if not raw:
             return None
         try:
-            dt = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
-        except ValueError:
-            raise HTTPError(400, f"parameter {name!r} must be an ISO 8601 date, got {raw!r}"
-                            ) from None
-        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+            return parse_when(raw, datetime.now(UTC))
+        except (QueryError, ValueError, OverflowError) as exc:
+            raise HTTPError(400, f"parameter {name!r}: {exc}") from None
 
 
 # -- the application ----------------------------------------------------------------------

@@ -259,3 +259,17 @@ def test_control_characters_never_break_the_xml() -> None:
     feed = json.loads(build("jsonfeed", info, [art]))
     assert feed["items"][0]["title"] == "Bad title"
     assert build("csv", info, [art]).count("\n") == 2
+
+
+def test_story_entry_updated_when_coverage_arrives() -> None:
+    lead = {"id": 1, "story_id": 9, "title": "a", "published": "2026-04-01T09:00:00+00:00",
+            "fetched": "2026-04-01T10:00:00+00:00", "canonical_url": "https://a.example/1"}
+    later = {"id": 2, "story_id": 9, "title": "b", "published": "2026-04-02T09:00:00+00:00",
+             "fetched": "2026-04-03T07:00:00+00:00", "canonical_url": "https://b.example/2"}
+    info = FeedInfo("t", "http://127.0.0.1/f")
+    alone = _strict(build("atom", info, [lead]))
+    both = _strict(build("atom", info, [later, lead]))
+    assert alone.findtext(f"{ATOM}entry/{ATOM}updated") == "2026-04-01T09:00:00Z"
+    assert both.findtext(f"{ATOM}entry/{ATOM}updated") == "2026-04-03T07:00:00Z"
+    assert alone.findtext(f"{ATOM}entry/{ATOM}id") == both.findtext(f"{ATOM}entry/{ATOM}id") \
+        == "urn:aggregator:story:9"

@@ -85,6 +85,11 @@ def test_feeds_group_stories_unless_all(ro) -> None:
     assert [i["title"] for i in search["items"]] == ["Lens roundup for spring"]
     limited = feedparser.parse(client.get("/feeds/all.rss?limit=2").content)
     assert len(limited.entries) == 2
+    recent = feedparser.parse(client.get("/feeds/all.atom?all=1&since=2026-04-01T10:00:00Z"
+                                         ).content)
+    assert len(recent.entries) == 5  # article 1 (09:00) is older
+    assert len(feedparser.parse(client.get("/feeds/all.atom?since=2026-05-01").content
+                                ).entries) == 0
 
 
 def test_conditional_get(served) -> None:
@@ -128,6 +133,7 @@ def test_conditional_get(served) -> None:
     ("/feeds/search.atom?q=", 400),
     ("/feeds/all.atom?all=maybe", 400),
     ("/feeds/all.atom?since=notadate", 400),
+    ("/feeds/all.atom?since=2026-13-45", 400),
     ("/feeds/all.atom?limit=-3", 400),
     ("/feeds/nosuchsource.rss", 404),
     ("/feeds/all.xml", 404),
