@@ -296,3 +296,21 @@ def test_serve_command(tmp_path: Path) -> None:
     missing = CliRunner().invoke(cli, ["--db", str(tmp_path / "none.db"), "serve",
                                        "--port", "0"])
     assert missing.exit_code == 1 and "no such database" in missing.output
+
+
+def test_no_parameter_gives_a_500(ro) -> None:
+    import random
+
+    _, client, _ = ro
+    rng = random.Random(8)
+    alphabet = ['"', "(", ")", "*", "-", ":", "^", "NEAR", "AND", "OR", "NOT", "title:",
+                "%00", "%FF", "%C3%A9", "%22", "+", " ", "leica", "Z6-III", "{", "'", "\\"]
+    paths = ["/api/articles?q=", "/feeds/search.atom?q=", "/feeds/all.json?limit=",
+             "/api/articles?since_id=", "/api/stories?limit=", "/feeds/all.rss?since=",
+             "/api/articles?source="]
+    for _ in range(150):
+        junk = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+        path = rng.choice(paths) + junk.replace(" ", "%20")
+        r = client.get(path)
+        assert r.status_code in (200, 400), (path, r.status_code, r.text)
+        assert r.headers["content-type"].startswith(("application/", "text/"))
