@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import brotli
 
-BOMB_SIZE = 64 * 1024 * 1024  # decoded size of the compression bombs
+BOMB_SIZE = 32 * 1024 * 1024  # decoded size of the compression bombs
 
 HTML = b"<!doctype html><html><head><title>Ok</title></head><body><p>Fine.</p></body></html>"
 RSS = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'

@@ -20,6 +20,7 @@ import contextlib
 import functools
 import ipaddress
 import socket
+import ssl
 import typing
 from collections.abc import Awaitable, Callable, Iterable
 
@@ -260,6 +261,12 @@ class _ResponseStream(httpx.AsyncByteStream):
                 await aclose()
 
 
+@functools.cache
+def _ssl_context(verify: bool) -> ssl.SSLContext:
+    """One TLS context per process (loading the CA bundle costs ~0.2 s), made on first use."""
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
+
+
 class GuardedTransport(httpx.AsyncBaseTransport):
     """An httpx transport whose connections all go through the GuardedBackend.
 
@@ -274,7 +281,7 @@ class GuardedTransport(httpx.AsyncBaseTransport):
                  keepalive_expiry: float = 15.0) -> None:
         self.allowed = parse_allowed(allow_private)
         self.backend = GuardedBackend(self.allowed, resolver)
-        self._ssl = httpx.create_ssl_context(verify=verify, trust_env=False)
+        self._verify = verify
         self._per_origin = per_origin
         self._max_origins = max_origins
         self._keepalive_expiry = keepalive_expiry
@@ -288,7 +295,8 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             self._pools.move_to_end(key)
             return pool
         pool = httpcore.AsyncConnectionPool(
-            ssl_context=self._ssl, max_connections=None,
+            ssl_context=_ssl_context(self._verify) if key[0] == b"https" else None,
+            max_connections=None,
             max_keepalive_connections=self._per_origin,
             keepalive_expiry=self._keepalive_expiry, network_backend=self.backend,
         )
