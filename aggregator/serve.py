@@ -12,7 +12,8 @@ or ASGI stack.
 Routes (GET and HEAD):
 
     /feeds/all.{atom,rss,json}          every source, one entry per story (?all=1: per article)
-    /feeds/<source>.{atom,rss,json}     one source
+    /feeds/<source>.{atom,rss,json}     one source (also /feeds/source/<source>.atom, which
+                                        works for sources named "all" or "search")
     /feeds/search.{atom,rss,json}?q=    full-text search (best matches first)
     /api/articles?since_id=&limit=&source=&q=
                                         articles with id > since_id, ascending; the answer's
@@ -195,10 +196,14 @@ class App:
         segs = [s for s in path.split("/") if s]
         if not segs:
             return self._json(self._index(headers))
-        if segs[0] == "feeds" and len(segs) == 2 and "." in segs[1]:
-            name, _, ext = segs[1].rpartition(".")
+        if segs[0] == "feeds" and len(segs) in (2, 3) and "." in segs[-1]:
+            name, _, ext = segs[-1].rpartition(".")
+            # /feeds/source/<name>.atom always means a source (even one named "all")
+            if len(segs) == 3 and segs[1] != "source":
+                raise HTTPError(404, f"no such resource: {path}")
             if ext in FEED_EXTENSIONS and name:
-                return self._feed(store, name, FEED_EXTENSIONS[ext], params, headers, path)
+                return self._feed(store, name, FEED_EXTENSIONS[ext], params, headers, path,
+                                  source_only=len(segs) == 3)
         if segs[0] == "api":
             rest = segs[1:]
             if rest == ["articles"]:
@@ -232,18 +237,19 @@ class App:
 
     # feeds
     def _feed(self, store: Store, name: str, fmt: str, params: Params,
-              headers: Mapping[str, str], path: str) -> Response:
+              headers: Mapping[str, str], path: str, *, source_only: bool = False
+              ) -> Response:
         limit = params.integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         per_story = not params.flag("all")
         since = params.date("since")
         base = self._base(headers)
         query = params.one("q")
         sources: tuple[str, ...] = ()
-        if name == "search":
+        if name == "search" and not source_only:
             if not query or not query.strip():
                 raise HTTPError(400, "parameter 'q' is required for the search feed")
             title = f"Search: {query}"
-        elif name == "all":
+        elif name == "all" and not source_only:
             query = None
             title = "All sources"
         else:
