@@ -108,6 +108,14 @@ class Proc:
         assert self.p.stderr is not None
         return rc, self.p.stderr.read()
 
+    def __enter__(self) -> Proc:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.p.poll() is None:  # a failed assertion must not leave the process running
+            self.p.kill()
+            self.p.wait(timeout=10)
+
     def events(self) -> list[dict]:
         return [json.loads(x) for x in self.lines if x.startswith("{")]
 
@@ -140,11 +148,11 @@ def test_sigterm_during_a_crawl_exits_cleanly(slow_site: SlowFixtureServer,
                                               tmp_path: Path) -> None:
     config = write_config(slow_site.base_url, tmp_path / "demo.toml")
     db = tmp_path / "run.db"
-    proc = Proc(run_args(db, config, "run", "--log-format", "json", "--spread", "0",
-                         "--grace", "2"), snapshot[1], tmp_path)
-    proc.wait_for('"event": "fetch"')
-    proc.p.send_signal(signal.SIGTERM)
-    rc, err = proc.finish()
+    with Proc(run_args(db, config, "run", "--log-format", "json", "--spread", "0",
+                       "--grace", "2"), snapshot[1], tmp_path) as proc:
+        proc.wait_for('"event": "fetch"')
+        proc.p.send_signal(signal.SIGTERM)
+        rc, err = proc.finish()
     assert rc == 0, err
     assert "Traceback" not in err
     events = proc.events()
@@ -196,14 +204,14 @@ def test_second_signal_exits_at_once(slow_site: SlowFixtureServer,
                  f'url = "http://127.0.0.1:{hang.port}/feed.xml"\ninterval = "1h"\n')
         config = write_config(slow_site.base_url, tmp_path / "demo.toml", extra)
         db = tmp_path / "twice.db"
-        proc = Proc(run_args(db, config, "run", "--log-format", "json", "--spread", "0",
-                             "--grace", "60"), snapshot[1], tmp_path)
-        proc.wait_for('"event": "fetch"')
-        proc.p.send_signal(signal.SIGTERM)
-        proc.wait_for("SIGTERM: stopping")
-        started = time.monotonic()
-        proc.p.send_signal(signal.SIGINT)
-        rc, err = proc.finish(timeout=10)
+        with Proc(run_args(db, config, "run", "--log-format", "json", "--spread", "0",
+                           "--grace", "60"), snapshot[1], tmp_path) as proc:
+            proc.wait_for('"event": "fetch"')
+            proc.p.send_signal(signal.SIGTERM)
+            proc.wait_for("SIGTERM: stopping")
+            started = time.monotonic()
+            proc.p.send_signal(signal.SIGINT)
+            rc, err = proc.finish(timeout=10)
         assert time.monotonic() - started < 5
         assert rc == 128 + signal.SIGINT, err
         proc.wait_for("SIGINT again: exiting now")
@@ -217,23 +225,24 @@ def test_two_writers_and_readers_never_see_a_locked_database(
         tmp_path: Path) -> None:
     config = write_config(slow_site.base_url, tmp_path / "demo.toml")
     db = tmp_path / "shared.db"
-    Store.open(db).close()  # the database exists; both writers start on it at once
+    # no database yet: both writers create it at the same moment, then crawl side by side
     env = snapshot[1]
-    daemon = Proc(run_args(db, config, "run", "--once", "--log-format", "json"), env, tmp_path)
-    manual = Proc(run_args(db, config, "crawl"), env, tmp_path)
     outputs = []
     reads = 0
     runner = CliRunner()
     base = ["--db", str(db), "--config", str(config)]
-    while daemon.p.poll() is None or manual.p.poll() is None:
-        for args in (["status", "--format", "json"], ["search", "sensor"], ["show", "1"],
-                     ["sources", "list"]):
-            result = runner.invoke(cli, [*base, *args])
-            outputs.append(result.output + (str(result.exception) if result.exception else ""))
-            assert result.exit_code in (0, 1), result.output
-            reads += 1
-    rc1, err1 = daemon.finish()
-    rc2, err2 = manual.finish()
+    with Proc(run_args(db, config, "run", "--once", "--log-format", "json"), env,
+              tmp_path) as daemon, Proc(run_args(db, config, "crawl"), env, tmp_path) as manual:
+        while daemon.p.poll() is None or manual.p.poll() is None:
+            for args in (["status", "--format", "json"], ["search", "sensor"], ["show", "1"],
+                         ["sources", "list"]):
+                result = runner.invoke(cli, [*base, *args])
+                outputs.append(result.output
+                               + (str(result.exception) if result.exception else ""))
+                assert result.exit_code in (0, 1), result.output
+                reads += 1
+        rc1, err1 = daemon.finish()
+        rc2, err2 = manual.finish()
     everything = "\n".join([*outputs, err1, err2, *daemon.lines, *manual.lines])
     assert "locked" not in everything
     assert (rc1, rc2) == (0, 0), (err1, err2)
