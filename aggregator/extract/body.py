@@ -49,7 +49,7 @@ def _names_verdict(names: str) -> int:
     """0: no clutter words; 1: clutter words (unless it holds the page); 2: strong clutter."""
     verdict = _VERDICTS.get(names)
     if verdict is None:
-        tokens = names.split()
+        tokens = names[:400].split()
         verdict = 0
         if any(hints.NEGATIVE.search(t) for t in tokens) and not any(
                 hints.POSITIVE.search(t) for t in tokens):
