@@ -15,6 +15,7 @@ import asyncio
 import codecs
 import collections
 import gzip
+import ssl
 import threading
 import zlib
 from collections.abc import Awaitable, Callable
@@ -78,8 +79,9 @@ def _head(status: int, headers: list[tuple[str, str]]) -> bytes:
 
 class MisbehavingServer:
     def __init__(self, host: str = "127.0.0.1", *, robots: str = "404",
-                 latency: float = 0.0) -> None:
+                 latency: float = 0.0, tls: ssl.SSLContext | None = None) -> None:
         self.host = host
+        self.tls = tls
         self.port = 0
         self.robots = robots  # "allow", "disallow", "disallow-private", "404", "500", "hang",
         #                       "crawl-delay"
@@ -108,7 +110,8 @@ class MisbehavingServer:
         self._loop.close()
 
     async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self._server = await asyncio.start_server(self._handle, self.host, self.port,
+                                                  ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _stop(self) -> None:
@@ -119,7 +122,8 @@ class MisbehavingServer:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def url(self, path: str) -> str:
-        return f"http://{self.host}:{self.port}{path}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}{path}"
 
     @property
     def paths(self) -> list[str]:

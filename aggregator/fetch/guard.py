@@ -277,7 +277,8 @@ class GuardedTransport(httpx.AsyncBaseTransport):
     """
 
     def __init__(self, allow_private: Iterable[str] = (), *, resolver: Resolver | None = None,
-                 verify: bool = True, per_origin: int = 4, max_origins: int = 256,
+                 verify: bool | ssl.SSLContext = True, per_origin: int = 4,
+                 max_origins: int = 256,
                  keepalive_expiry: float = 15.0) -> None:
         self.allowed = parse_allowed(allow_private)
         self.backend = GuardedBackend(self.allowed, resolver)
@@ -295,13 +296,18 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             self._pools.move_to_end(key)
             return pool
         pool = httpcore.AsyncConnectionPool(
-            ssl_context=_ssl_context(self._verify) if key[0] == b"https" else None,
+            ssl_context=self._tls_context() if key[0] == b"https" else None,
             max_connections=None,
             max_keepalive_connections=self._per_origin,
             keepalive_expiry=self._keepalive_expiry, network_backend=self.backend,
         )
         self._pools[key] = pool
         return pool
+
+    def _tls_context(self) -> ssl.SSLContext:
+        if isinstance(self._verify, ssl.SSLContext):
+            return self._verify
+        return _ssl_context(self._verify)
 
     async def _evict(self) -> None:
         if len(self._pools) <= self._max_origins:
