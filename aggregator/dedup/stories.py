@@ -196,12 +196,14 @@ def _name_counts(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
             continue
         run: list[str] = []
         run_at_start = False
-        for raw in match.group().split():
+        for raw in group.split():
             ends = raw.endswith((".", ":"))
-            word = re.sub(r"['’]s$", "", raw.rstrip(".:"))
-            ok = (bool(word) and not any(c.isdigit() for c in word) and word not in _ROMAN
-                  and not (word.isupper() and _fold(word) in _NOT_NAMES)
-                  and not (not run and _fold(word) in _NOT_NAMES))
+            word = raw.rstrip(".:")
+            if word.endswith(("'s", "’s")):
+                word = word[:-2]
+            folded = _fold(word)
+            ok = (bool(word) and word not in _ROMAN and not _DIGIT.search(word)
+                  and not (folded in _NOT_NAMES and (not run or word.isupper())))
             if ok:
                 if not run:
                     run_at_start = opens

@@ -39,6 +39,7 @@ import ipaddress
 import posixpath
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import idna
@@ -112,9 +113,16 @@ def is_tracking_param(name: str, tracking_params: Sequence[str] = DEFAULT_TRACKI
     return False
 
 
+@lru_cache(maxsize=16)
+def _plain(safe: frozenset[str]) -> re.Pattern[str]:
+    """Matches text made only of unreserved and ``safe`` characters (nothing to encode)."""
+    chars = "".join(sorted(_UNRESERVED | safe))
+    return re.compile(f"[{re.escape(chars)}]*\\Z")
+
+
 def _normalise_component(text: str, safe: frozenset[str]) -> str:
     """Decode escapes of unreserved characters, upper-case the others, encode the rest."""
-    if "%" not in text and all(ch in _UNRESERVED or ch in safe for ch in text):
+    if _plain(safe).match(text):
         return text  # the common case: nothing to change
     out: list[str] = []
     i = 0
