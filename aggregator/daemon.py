@@ -269,20 +269,29 @@ class Daemon:
 
     def _finish_crash(self, source: Source, exc: Exception, started: datetime,
                       t0: float) -> RunResult:
+        """A check that ended in an unexpected exception counts as a failed check (the
+        source shows as failing and backs off); the daemon itself goes on."""
         now = self.clock()
         message = f"internal error: {type(exc).__name__}: {exc}"
         self.crashes += 1
         interval = self.intervals.get(source.name, float(source.interval))
-        decision = next_check(now, interval, limits=limits_for(source), error_streak=2,
-                              rng=self.rng, jitter=self.jitter, error_cap=self.error_cap)
-        self.plan[source.name] = decision.at
+        decision = None
         try:
+            streak = int(self.store.source_state(source.name).get("error_streak") or 0) + 1
+            decision = next_check(now, interval, limits=limits_for(source), error_streak=streak,
+                                  rng=self.rng, jitter=self.jitter, error_cap=self.error_cap)
+            self.store.record_source_check(source.name, now=now, status=None, ok=False,
+                                           error=message, next_check=decision.at)
             save_schedule(self.store, source.name, next_check=decision.at,
                           current_interval=interval)
             record_run(self.store, source=source.name, started=started, finished=now,
                        status="error", message=message)
         except Exception:  # noqa: BLE001 - the store itself may be what failed
             pass
+        if decision is None:  # could not even read the streak: come back after an interval
+            decision = next_check(now, interval, limits=limits_for(source), error_streak=1,
+                                  rng=self.rng, jitter=self.jitter, error_cap=self.error_cap)
+        self.plan[source.name] = decision.at
         if self.log:
             self.log.run(RunEvent(source=source.name, status="error", entries=0, new=0,
                                   errors=1, ms=round((time.perf_counter() - t0) * 1000, 1),

@@ -492,3 +492,38 @@ def test_page_without_article_is_logged_and_the_rest_stored(tmp_path: Path) -> N
     assert err["url"].endswith("/mixed/posts/1.html")
     fetched = [e for e in h.events("fetch") if e["url"].endswith("/mixed/posts/1.html")]
     assert fetched and fetched[0]["status"] == 200 and fetched[0]["error"] is None
+
+
+def test_an_unexpected_exception_is_logged_backed_off_and_the_daemon_goes_on(
+        tmp_path: Path) -> None:
+    class BrokenFetcher:
+        async def fetch(self, url: str, **kwargs: object) -> None:
+            raise RuntimeError("bug in a lower layer")
+
+    settings = config_for("http://127.0.0.1:9", ("a", "/a.xml", "10m"), ("b", "/b.xml", "1h"))
+    clock = FakeClock()
+    store = Store.open(tmp_path / "x.db")
+    try:
+        import io
+
+        out = io.StringIO()
+        daemon = Daemon(settings, store, BrokenFetcher(), clock=clock, rng=random.Random(1),
+                        log=RunLogger(out, "json", clock=clock), jitter=0)
+        daemon.start(spread=0)
+        results = run(daemon.run_due())
+        assert sorted((r.source, r.status) for r in results) == [("a", "error"), ("b", "error")]
+        assert daemon.crashes == 2
+        assert daemon.plan["a"] == T0 + timedelta(minutes=10)  # first failure: the interval
+        assert recent_runs(store, "a")[0]["message"] == (
+            "internal error: RuntimeError: bug in a lower layer")
+        assert load_schedules(store)["b"].next_check == T0 + timedelta(hours=1)
+        state = store.source_state("a")
+        assert state["error_streak"] == 1 and state["last_error"].startswith("internal error")
+        clock.now = daemon.plan["a"]
+        (again,) = run(daemon.run_due())
+        assert again.status == "error"
+        assert daemon.plan["a"] == clock.now + timedelta(minutes=20)  # backing off
+        lines = [json.loads(x) for x in out.getvalue().splitlines()]
+        assert {x["status"] for x in lines if x["event"] == "source"} == {"error"}
+    finally:
+        store.close()
