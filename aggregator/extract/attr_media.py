@@ -259,8 +259,8 @@ _CREDIT = re.compile(
     r"(?:Image|Picture|Header image|Lead image|Top image|Cover image|Main image|Hero image|"
     r"Feature image|Featured image|Photo|Video)\s+credits?|Credits?|Photos?|Photograph|"
     r"Images?|Pictures?|Foto|Bild|Fotos|Illustration(?:\s+by)?|Courtesy(?:\s+of)?|"
-    r"All (?:photos|images)|Source|Screenshot|Screengrab)\s*(?:[:/]|by\b|(?<=by)|(?<=of)|"
-    r"(?<=credit)|(?<=courtesy))\s*"
+    r"All (?:photos|images)|Source|Screenshot|Screengrab)\s*(?::|by\b|(?<=by)|(?<=of)|"
+    r"(?<=credit)(?=\s*(?-i:[A-Z]))|(?<=courtesy))\s*"
     r"(?P<who>[^)\]\n|;]{2,90})", re.I)
 _COPY = re.compile(r"(?:©|\(c\)|copyright)\s*(?:\d{4}\s+)?(?P<who>[^)\]\n|;,]{2,80})", re.I)
 
@@ -328,7 +328,13 @@ def find_credits(root: HtmlElement, body: HtmlElement | None, base: str, cache: 
         text = clean_space(el.text_content() or "")
         if not text:
             continue
-        m = _CREDIT.search(text)
+        matches = list(_CREDIT.finditer(text))
+        m = matches[-1] if matches else None  # "Main image: ... Photograph: X" -> X
+        for _ in range(3):
+            inner = _CREDIT.search(m.group("who")) if m else None
+            if inner is None:
+                break
+            m = inner
         who = role = None
         if m and not re.match(r"(?:of|the|a|an|in|from|taken|shows?|showing)\b",
                               m.group("who").strip(), re.I):
@@ -344,7 +350,10 @@ def find_credits(root: HtmlElement, body: HtmlElement | None, base: str, cache: 
                 role = "photo"
         if who is None:
             cls = f"{el.get('class') or ''}".lower()
-            if "credit" in cls and len(text) < 80 and tag_of(el) != "figcaption":
+            if "credit" in cls and len(text) < 60 and tag_of(el) != "figcaption" and \
+                    fig is not None and re.search(r"[A-Z]", text) and \
+                    (len(text.split()) >= 2 or "/" in text) and \
+                    not re.search(r"\b(?:by|invented|powered|sponsored|ad)\b", text, re.I):
                 who, role = _tidy_credit(text), "photo"
         if not who or len(who) < 2 or who.lower() in ("getty", "shutterstock") and False:
             continue
@@ -413,6 +422,9 @@ def _norm(s: str) -> str:
 
 def _split_names(text: str) -> list[str]:
     text = _BY_PREFIX.sub("", text)
+    text = re.sub(r"\((?:https?://|www\.)[^)]*\)", "", text)  # "Name (http://...)"
+    text = re.sub(r"\s*\(?\b(?:avec|with|mit|con)\b\s*", " and ", text)
+    text = text.replace("(", " ").replace(")", " ")
     text = re.split(r"\s+[|·•—–]\s+|\s+-\s+|\bon\s+(?=\w+\s+\d)|\bupdated\b|\bpublished\b|"
                     r"\s+\d{1,2}[./]\d{1,2}[./]\d{2,4}|\n", text, flags=re.I)[0]
     # "A and B, Lens & Light" / "A, Senior Editor": what follows the first comma is kept
@@ -439,8 +451,17 @@ def _split_names(text: str) -> list[str]:
         if re.search(r"\b(?:staff|team|editors?|desk|contributor|photographer|senior|"
                      r"reporter|correspondent|minute|min|read)\b", p, re.I) and len(toks) < 2:
             continue
+        if _NOT_AUTHOR.search(p) or ":" in p or (len(toks) == 1 and not (
+                p.isupper() and len(p) >= 2)):
+            continue
         names.append(p)
     return names
+
+
+_NOT_AUTHOR = re.compile(r"\b(?:feed|follow|responses?|comments?|more|reporter|staff|editors?|"
+                         r"news|share|subscribe|read|view|profile|posts?|articles?|author|"
+                         r"name|fail|monday|tuesday|wednesday|thursday|friday|saturday|"
+                         r"sunday)\b", re.I)
 
 
 _TITLE_WORDS = frozenset(["editor", "senior", "staff", "writer", "reporter", "correspondent",

@@ -234,8 +234,20 @@ def _cap(tok: str) -> bool:
     return bool(tok) and (tok[0].isupper() or tok[0].isdigit())
 
 
+_HONORIFIC = re.compile(
+    r"^(?P<title>(?:(?:Former|Acting|Deputy|Vice)\s+)?(?:Senator|Sen\.|Rep\.|Representative|"
+    r"Gov\.|Governor|President|Prime Minister|Minister|Secretary|Mayor|Judge|Dr\.?|Mr\.?|"
+    r"Mrs\.?|Ms\.?|Prof\.?|Professor|Sir|Dame|Chancellor|General|Gen\.|Detective|Officer|"
+    r"Sgt\.|Captain|Capt\.|Father|Rabbi|Bishop|Herr|Frau|Monsieur|Madame|Mme\.?))\s+"
+    r"(?P<rest>[A-Z].*)$")
+
+
 def _resolve(sp: Speaker, known: list[Speaker]) -> Speaker:
-    """A surname alone becomes the full name seen earlier."""
+    """A surname alone becomes the full name seen earlier; "Senator Mark Warner" is Mark
+    Warner with the title kept as the role."""
+    m = _HONORIFIC.match(sp.name)
+    if m:
+        sp = Speaker(m.group("rest"), sp.role or m.group("title"))
     if " " not in sp.name:
         for k in reversed(known):
             if k.name.split()[-1] == sp.name and " " in k.name:
@@ -247,12 +259,19 @@ def _resolve(sp: Speaker, known: list[Speaker]) -> Speaker:
     return sp
 
 
+_BAD_SPEAKER = _words("""i others other some many most few several everyone everybody someone
+somebody nobody people dr mr mrs ms prof sir feel don’t don't it’s it's that’s that's
+there’s there's let’s let's accordingly ah oh well yes no okay ok hey please thanks""")
+
+
 def _valid_name(name: str) -> bool:
     low = name.lower()
-    if low in NOT_NAMES or low in PRONOUNS:
+    if low in NOT_NAMES or low in PRONOUNS or low in _BAD_SPEAKER:
         return False
     toks = name.split()
     if any(t.lower() in ("said", "says", "told") for t in toks):
+        return False
+    if re.search(r"--|[’']t\b|^@|\d", name) or toks[0].lower() in _BAD_SPEAKER:
         return False
     return 1 <= len(toks) <= 5
 
@@ -387,7 +406,8 @@ def _attribute_as(head: str, known: list[Speaker]) -> Speaker | None:
 
 _LEAD_WORDS = _words("""and but so then later earlier now also yet still in on at as when
 while after before since because though although meanwhile however speaking talking writing
-yesterday today""")
+yesterday today accordingly ah oh well yes no finally instead indeed perhaps maybe here there
+thus hence again""")
 
 
 def _trim_lead(who: str) -> str:
@@ -415,7 +435,8 @@ def _mentions(text: str, known: list[Speaker]) -> None:
             known.append(sp)
 
 
-_FULLNAME = re.compile(r"\b([A-Z][\w'’-]+(?:\s+(?:de|van|von|da)?\s*[A-Z][\w'’-]+){1,2})\b")
+_FULLNAME = re.compile(
+    r"\b([A-Z][\w'’-]+(?:[ \t]+(?:(?:de|van|von|da)[ \t]+)?[A-Z][\w'’-]+){1,2})\b")
 
 
 def _full_name(name: str, fullnames: list[str]) -> str:
@@ -429,13 +450,18 @@ def _full_name(name: str, fullnames: list[str]) -> str:
         return name
     if " " in name:
         return name
-    for full in reversed(fullnames):
+    counts: dict[str, int] = {}
+    for full in fullnames:
         toks = full.split()
         if len(toks) >= 2 and toks[-1] == name and toks[0] != name:
             first = toks[0]
-            if first.lower() in NOT_NAMES or first.lower() in _LEAD_WORDS:
+            if first.lower() in NOT_NAMES or first.lower() in _LEAD_WORDS or \
+                    _is_role(toks[-2]) or _HONORIFIC.match(full):
                 continue
-            return re.sub(r"^(?:The|A|An)\s+", "", full)
+            counts[full] = counts.get(full, 0) + 1
+    if counts:
+        best = max(counts, key=lambda k: counts[k])  # ties: the first introduced
+        return re.sub(r"^(?:The|A|An)\s+", "", best)
     return name
 
 

@@ -79,7 +79,9 @@ def _find(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement | None,
     authors_found = [f for f in found if f.kind == "author"]
     persons = {f.name.casefold() for f in authors_found}
     org = main_org(prose, persons)
-    context = clean_space(body.text_content()) if body is not None else ""
+    context = "\n".join([b.text for b in prose] + (
+        [clean_space(c.text_content()) for c in body.iter("figcaption")]
+        if body is not None else []))
     quotes = find_quotes(prose, context, org)
     found.extend(bq_rows)
     found.extend(quotes)
