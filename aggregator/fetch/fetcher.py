@@ -103,11 +103,13 @@ def _media_type(value: str | None) -> tuple[str, str | None]:
 
 
 def _sniff(content: bytes) -> str | None:
-    head = content[:1024].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").lower()
-    if head.startswith((b"<!doctype html", b"<html")):
-        return "text/html"
-    if head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf:rdf")):
+    """A media type guessed from the first bytes, for responses with none or a generic one."""
+    head = content[:2048].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").lower().replace(b"\x00", b"")
+    if head.startswith((b"<rss", b"<feed", b"<rdf:rdf")) or (
+            head.startswith(b"<?xml") and any(t in head for t in (b"<rss", b"<feed", b"<rdf"))):
         return "application/xml"
+    if any(t in head for t in (b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "text/html"
     if head.startswith(b"{") and b"jsonfeed.org" in head:
         return "application/feed+json"
     return None
