@@ -16,6 +16,7 @@ Every fetch is logged too, through :class:`ObservedFetcher`, which wraps the rea
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import random
 import time
@@ -215,7 +216,10 @@ class Daemon:
         finally:
             _current.reset(token)
             self._inflight.pop(name, None)
-        return self._finish(source, report, capture, started, t0)
+        try:
+            return self._finish(source, report, capture, started, t0)
+        except Exception as exc:  # e.g. the store failed while recording: same treatment
+            return self._finish_crash(source, exc, started, t0)
 
     def _finish(self, source: Source, report: SourceReport, capture: _Capture,
                 started: datetime, t0: float) -> RunResult:
@@ -260,8 +264,9 @@ class Daemon:
         """A run cut off at the shutdown deadline: what it stored stays (each article is
         whole); the next check is left as it was, so a restart checks the source again."""
         now = self.clock()
-        record_run(self.store, source=source.name, started=started, finished=now,
-                   status="cancelled", message="stopped at the shutdown deadline")
+        with contextlib.suppress(Exception):  # best effort: we are shutting down
+            record_run(self.store, source=source.name, started=started, finished=now,
+                       status="cancelled", message="stopped at the shutdown deadline")
         if self.log:
             self.log.run(RunEvent(source=source.name, status="cancelled", entries=0, new=0,
                                   errors=0, ms=round((time.perf_counter() - t0) * 1000, 1),
