@@ -31,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -272,15 +272,22 @@ def db_path_for(n: int) -> Path:
     return Path(f"/tmp/aggregator-search-bench-n{n}-v{GEN_VERSION}.db")
 
 
-def load(n: int, path: Path) -> dict:
+def load(n: int, path: Path, *, resume: bool = False, stop_after: int = 0,
+         optimize: bool = True) -> dict:
+    """Fill ``path`` with articles 1..n. ``resume`` continues a load that was stopped (each
+    batch is one transaction); ``stop_after`` > 0 ends the load after that many articles
+    and treats what is there as the data set (a partial run on a busy machine)."""
     from aggregator.store import Store
 
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
+    if not resume:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
     store = Store.open(path)  # the real schema and indexes
     conn = store.conn
     conn.execute("PRAGMA cache_size = -262144")  # 256 MiB page cache for the load
-    jobs = [(s, min(BATCH, n - s + 1), n) for s in range(1, n + 1, BATCH)]
+    first = (conn.execute("SELECT max(id) FROM articles").fetchone()[0] or 0) + 1
+    last = min(n, first - 1 + stop_after) if stop_after else n
+    jobs = [(s, min(BATCH, last - s + 1), n) for s in range(first, last + 1, BATCH)]
     insert_time = 0.0
     insert_cpu = 0.0
     fold_cpu = 0.0
@@ -305,14 +312,17 @@ def load(n: int, path: Path) -> dict:
             insert_time += time.perf_counter() - t0
             insert_cpu += time.process_time() - c0
             done += len(rows)
-            if done % 100_000 == 0 or done == n:
+            if done % 50_000 == 0 or done == last - first + 1:
                 el = time.perf_counter() - t_start
                 print(f"  loaded {done:>9,} in {el:6.0f} s ({done / el:,.0f}/s)",
                       file=sys.stderr, flush=True)
     load_wall = time.perf_counter() - t_start
+    loaded = max(done, 1)
+    total = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     t0 = time.perf_counter()
-    conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')")
-    optimize_s = time.perf_counter() - t0
+    if optimize:
+        conn.execute("INSERT INTO articles_fts (articles_fts) VALUES ('optimize')")
+    optimize_s = time.perf_counter() - t0 if optimize else float("nan")
     t0 = time.perf_counter()
     conn.execute("ANALYZE")
     analyze_s = time.perf_counter() - t0
@@ -320,12 +330,13 @@ def load(n: int, path: Path) -> dict:
     store.close()
     size = path.stat().st_size
     stats = {
-        "n": n, "load_wall_s": load_wall, "load_rate": n / load_wall,
-        "insert_s": insert_time, "insert_rate": n / insert_time,
+        "n": total, "loaded_this_run": done, "load_wall_s": load_wall,
+        "load_rate": loaded / load_wall,
+        "insert_s": insert_time, "insert_rate": loaded / max(insert_time, 1e-9),
         "fold_cpu_s": fold_cpu, "insert_cpu_s": insert_cpu,
-        "load_rate_cpu": n / (insert_cpu + fold_cpu),
+        "load_rate_cpu": loaded / max(insert_cpu + fold_cpu, 1e-9),
         "load_avg": os.getloadavg()[0], "optimize_s": optimize_s, "analyze_s": analyze_s,
-        "size_bytes": size, "bytes_per_article": size / n,
+        "size_bytes": size, "bytes_per_article": size / total,
         "store_save_article_rate": store_path_rate(),
     }
     Path(str(path) + ".json").write_text(json.dumps(stats))
@@ -354,9 +365,9 @@ def store_path_rate(count: int = 2_000) -> float:
 
 
 # -- queries ------------------------------------------------------------------------------
-def queries(n: int) -> list[tuple[str, str, SearchFilters]]:
+def queries(last: date) -> list[tuple[str, str, SearchFilters]]:
+    """The timed queries; ``last`` = the newest article's day (relative date filters)."""
     vocab = build_vocab()
-    last = END.date()
     rare = [vocab[i] for i in (30_000, 45_000, 59_000)]
     mid = [vocab[i] for i in (2_000, 5_000)]
     q: list[tuple[str, str, SearchFilters]] = []
@@ -367,6 +378,9 @@ def queries(n: int) -> list[tuple[str, str, SearchFilters]]:
         q.append(("rare word", w, rel))
     for w in mid:
         q.append(("mid word", w, rel))
+    names = _synthetic_words(random.Random(SEED + 7), RARE_NAMES, {w.lower() for w in vocab})
+    for w in (names[123], names[234_567]):
+        q.append(("rare name", w.capitalize(), rel))
     q += [
         ("two words", "sony autofocus", rel),
         ("two words", "firmware video", rel),
@@ -434,7 +448,8 @@ def open_ro(path: Path) -> sqlite3.Connection:
 def time_queries(path: Path, reps: int, warmup: bool) -> list[dict]:
     conn = open_ro(path)
     out = []
-    qs = queries(0)
+    newest = conn.execute("SELECT max(published) FROM articles").fetchone()[0]
+    qs = queries(datetime.fromisoformat(newest).date())
     if warmup:
         for _, text, f in qs:
             run_one(conn, text, f)
@@ -487,6 +502,12 @@ def main() -> None:
     ap.add_argument("--drop-caches", action="store_true",
                     help="before the cold run, drop the OS page cache (root; affects the "
                          "whole machine)")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue loading a stopped run's database")
+    ap.add_argument("--stop-after", type=int, default=0, metavar="K",
+                    help="load at most K articles in this run, then measure what is there")
+    ap.add_argument("--no-optimize", action="store_true",
+                    help="skip the FTS 'optimize' merge after the load (as a live store is)")
     ap.add_argument("--cold-child", metavar="DB", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.cold_child:
@@ -494,9 +515,10 @@ def main() -> None:
         return
     path = db_path_for(args.n)
     meta = Path(str(path) + ".json")
-    if args.fresh or not meta.exists() or not path.exists():
+    if args.fresh or not meta.exists() or not path.exists() or args.resume:
         print(f"generating {args.n:,} articles into {path}", file=sys.stderr)
-        stats = load(args.n, path)
+        stats = load(args.n, path, resume=args.resume and path.exists(),
+                     stop_after=args.stop_after, optimize=not args.no_optimize)
     else:
         stats = json.loads(meta.read_text())
         print(f"using cached {path}", file=sys.stderr)
