@@ -89,7 +89,8 @@ class Clutter:
         if not tag:
             return True  # comments, processing instructions
         if tag in hints.SKIP_TAGS:
-            return True
+            parent = el.getparent()
+            return not (tag == "footer" and parent is not None and parent.tag == "blockquote")
         if tag in ("body", "html", "main"):
             return False
         if el.get("hidden") is not None or el.get("aria-hidden") == "true":
@@ -171,8 +172,10 @@ class BodyResult:
 
 #: Weight of non-paragraph text against paragraph text when choosing the container.
 ALPHA = 1.0
-#: Paragraphs shorter than this (characters) do not count as article text.
+#: Paragraphs shorter than this (characters) do not count as article text; longer ones count
+#: with this much taken off, so that short lines (captions, notes) weigh little.
 MIN_PARAGRAPH = 25
+NEUTRAL = -1.0  # marker: text that neither counts for nor against a container
 _NOT_TEXT = ("script", "style", "noscript", "template")
 
 
@@ -208,9 +211,15 @@ def _chars(text: str) -> int:
         "\r") - text.count("\xa0")
 
 
-def good_text(root: HtmlElement, clutter: Clutter) -> dict[HtmlElement, float]:
-    """G for every ancestor of a good paragraph."""
+def good_text(root: HtmlElement, clutter: Clutter
+              ) -> tuple[dict[HtmlElement, float], dict[HtmlElement, float]]:
+    """G for every ancestor of a good paragraph; neutral text (list items, headings) is
+    credited too, under a separate key, so it is neither article nor clutter."""
     own: dict[HtmlElement, float] = {}
+    neutral: dict[HtmlElement, float] = {}
+    for heading in root.iter("h2", "h3", "h4", "h5", "h6"):
+        neutral[heading] = float(_chars(heading.text_content()))
+        own.setdefault(heading, 0.0)
     paras = root.xpath("//p|//pre|//td|//blockquote|//li|//div[text()[normalize-space()]]"
                        "|//section[text()[normalize-space()]]|//article[text()[normalize-space()]]")
     for para in paras:
@@ -224,14 +233,19 @@ def good_text(root: HtmlElement, clutter: Clutter) -> dict[HtmlElement, float]:
             if tag in ("td", "li", "blockquote") and para.xpath(".//p|.//table|.//div|.//li"):
                 continue  # a container, its own paragraphs count
             length = _chars(para.text_content())
-            if length < MIN_PARAGRAPH or (tag == "li" and length < 70):
+            if length < MIN_PARAGRAPH:
                 continue
             density = _link_density(para, length)
             if density > 0.5:
                 continue
-            weight = length * (1 - density)
+            weight = length * (1 - density) - MIN_PARAGRAPH
+            if tag == "li" and length < 70:
+                weight = NEUTRAL
         if clutter.inside(para):
             continue
+        if weight == NEUTRAL:
+            neutral[para] = float(length)
+            weight = 0.0
         own[para] = own.get(para, 0.0) + weight
     # Credit every ancestor: visit each node once, deepest first, pushing sums upwards.
     depth: dict[HtmlElement, int] = {}
@@ -246,13 +260,17 @@ def good_text(root: HtmlElement, clutter: Clutter) -> dict[HtmlElement, float]:
             base += 1
             depth[item] = base
     credit: dict[HtmlElement, float] = dict.fromkeys(depth, 0.0)
+    flat: dict[HtmlElement, float] = dict.fromkeys(depth, 0.0)
     for para, weight in own.items():
         credit[para] += weight
+    for el, chars in neutral.items():
+        flat[el] += chars
     for node in sorted(depth, key=depth.__getitem__, reverse=True):
         parent = node.getparent()
         if parent is not None:
             credit[parent] += credit[node]
-    return credit
+            flat[parent] += flat[node]
+    return credit, flat
 
 
 def _script_chars(root: HtmlElement) -> dict[HtmlElement, int]:
@@ -268,17 +286,19 @@ def _script_chars(root: HtmlElement) -> dict[HtmlElement, int]:
 
 
 def score_candidates(root: HtmlElement, clutter: Clutter) -> dict[HtmlElement, float]:
-    credit = good_text(root, clutter)
+    credit, flat = good_text(root, clutter)
     if not credit:
         return {}
     best_g = max(credit.values())
+    if best_g <= 0:
+        return {}
     scripts = _script_chars(root)
     scores: dict[HtmlElement, float] = {}
     for el, g in credit.items():
         if g < 0.4 * best_g or _tag(el) in ("p", "pre", "li", "td", "blockquote", "html"):
             continue
         total = _chars(el.text_content()) - scripts.get(el, 0)
-        rest = max(0.0, total - g)
+        rest = max(0.0, total - g - flat.get(el, 0.0) - MIN_PARAGRAPH * 0)
         scores[el] = g - ALPHA * rest
     return scores
 
@@ -467,7 +487,7 @@ class _Walker:
                 for c, t in zip(cells, texts, strict=True)) + "</tr>")
         if rows_text:
             links = sum(len(_WS.sub(" ", a.text_content()).strip()) for a in table.iter("a"))
-            self.blocks.append(Block("table", "\n".join(rows_text),
+            self.blocks.append(Block("table", "\n\n".join(rows_text),
                                      "<table>" + "".join(rows_html) + "</table>", links))
 
 
@@ -484,7 +504,7 @@ def filter_blocks(blocks: list[Block], title: str | None) -> list[Block]:
     """Drop furniture lines, link lists and a repeated title from the walked blocks."""
     out: list[Block] = []
     norm_title = _WS.sub(" ", title or "").strip().lower()
-    for block in blocks:
+    for i, block in enumerate(blocks):
         text = block.text
         length = len(text)
         if hints.FURNITURE_TEXT.match(text.strip(" :.!»›>")):
@@ -494,13 +514,27 @@ def filter_blocks(blocks: list[Block], title: str | None) -> list[Block]:
         if block.kind == "figcaption":
             continue
         density = block.link_chars / length if length else 1.0
-        if density > 0.6 and (block.kind in ("li", "p", "h2", "h3", "h4") or length < 200):
+        if density > 0.6 and block.kind != "table" and (
+                block.kind != "p" or length >= 200 or hints.LINK_LINE_PREFIX.match(text)
+                or _link_run(blocks, i)):
+            continue
+        if block.kind == "p" and block.link_chars and hints.LINK_LINE_PREFIX.match(text) and (
+                density > 0.3):
             continue
         out.append(block)
     # Trailing headings with nothing after them ("Related", "More from ...") are furniture.
     while out and out[-1].kind.startswith("h"):
         out.pop()
     return out
+
+
+def _dense(block: Block) -> bool:
+    return bool(block.text) and block.link_chars / len(block.text) > 0.6
+
+
+def _link_run(blocks: list[Block], i: int) -> bool:
+    """Is blocks[i] next to another link-dense block (a list of links, not a cited source)?"""
+    return (i > 0 and _dense(blocks[i - 1])) or (i + 1 < len(blocks) and _dense(blocks[i + 1]))
 
 
 def _wrap(blocks: list[Block]) -> Iterable[str]:

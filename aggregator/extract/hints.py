@@ -33,11 +33,12 @@ NEGATIVE = re.compile(
     r"navigation|toolbar|tagcloud|tag-?list|post-?tags|entry-?tags|entry-?meta|post-?meta|"
     r"article-?meta|sr-only|visually-?hidden|screen-?reader|more-?stories|read-?more|"
     r"read-?next|up-?next|trending|most-?read|most-?popular|table-of-contents|disclaimer|"
-    r"donate|^(?:is-|u-|js-)?hidden$|"
+    r"donate|^(?:is-|u-|js-)?hidden$|caption|bildunterschrift|twitter-tweet|instagram-media|"
+    r"tiktok-embed|mastodon-embed|fb-post|social-embed|"
     # short words only as a whole dash/underscore-separated part of the token
     r"(?:^|[-_])(?:ads?|ad|nav|menu|meta|tags|skip|print|rss|login|banner|teaser|"
     r"toc|tools|follow|rating|vote|poll|credit|copyright|feedback|popular|community|"
-    r"combx|extra|pub-date|dateline|timestamp)(?:$|[-_])",
+    r"combx|extra|pub-date|dateline|timestamp|embed|kicker|eyebrow)(?:$|[-_])",
     re.I,
 )
 
@@ -66,6 +67,12 @@ NEGATIVE_ROLES = frozenset({
     "navigation", "banner", "contentinfo", "complementary", "search", "dialog", "menu",
     "menubar", "toolbar", "alert", "alertdialog",
 })
+
+#: Prefixes of link lines that point away from the article ("Related: ...").
+LINK_LINE_PREFIX = re.compile(
+    r"^\W*(?:related|read more|read also|see also|also read|more|recommended|watch|listen|"
+    r"mehr zum thema|lesen sie auch|auch interessant|weiterlesen|lire aussi|à lire aussi)\b",
+    re.I)
 
 #: Short lines that are typical furniture even inside the article container.
 FURNITURE_TEXT = re.compile(

@@ -20,7 +20,7 @@ from aggregator.models import Image
 _WS = re.compile(r"\s+")
 _ARTICLE_TYPES = re.compile(r"article|posting|report|newsarticle|blog|review|story|"
                             r"pressrelease|opinion|analysis|webpage|creativework", re.I)
-_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|»|/|:|•|~)\s+")
+_TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·|»|«|›|‹|/|:|•|~)\s+")
 
 
 def _clean(text: str | None) -> str:
@@ -211,7 +211,7 @@ def clean_title(raw: str, *, site_name: str | None = None, h1: str | None = None
     # Unknown site: a short last part after " | " or " - " is usually the site.
     last = parts[-1]
     head = _join(parts[:-1], seps[:-1])
-    if seps[-1].strip() in ("|", "-", "–", "—", "::", "·", "»", "•", "~") and (
+    if seps[-1].strip() in ("|", "-", "–", "—", "::", "·", "»", "«", "›", "•", "~") and (
             len(last.split()) <= 4 and len(head.split()) >= 3):
         return head
     first = parts[0]
@@ -312,7 +312,9 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
     lang = lang or _first(metas, "content-language", "og:locale", "language", "dc.language")
     lang = lang or _ld_str(ld.get("inLanguage"))
     if lang:
-        md.language = lang.strip().replace("_", "-").split(",")[0] or None
+        # The primary subtag: "en-US" -> "en", "de_DE" -> "de".
+        primary = re.split(r"[-_,;\s]", lang.strip())[0].lower()
+        md.language = primary if primary.isalpha() and 2 <= len(primary) <= 3 else None
 
     # description
     md.description = _first(metas, "description", "og:description", "twitter:description") or (
