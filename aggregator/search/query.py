@@ -270,5 +270,7 @@ def parse_query(user_text: str) -> ParsedQuery:
                 f"nothing to search for in {shown!r}: every word is excluded "
                 "(NOT/-); add a word to look for"
             )
-        raise QueryError(f"nothing to search for in {shown!r}: it has no letters or digits")
+        raise QueryError(
+            f"nothing to search for in {shown!r}: no words, only punctuation or operators"
+        )
     return ParsedQuery(fts=expr, terms=tuple(dict.fromkeys(emitter.terms)))
