@@ -276,8 +276,28 @@ def find_sources(blocks: list[Block], persons: set[str], page_url: str,
             found.extend(rows)
             used = {r.url for r in rows if r.url}
             found.extend(_press_releases(sent, links, used, block.order, s, page_host,
-                                         text[:s], org))
+                                         text[:s], org, persons))
+    full_text = "\n".join(b.text for b in blocks)
+    for f in found:
+        if f.kind == "press_release":
+            f.name = _expand_org(f.name, full_text)
     return found
+
+
+_ORG_SUFFIX = ("Optics", "Corporation", "Corp", "Corp.", "Inc", "Inc.", "Ltd", "Ltd.", "GmbH",
+               "AG", "Group", "Imaging", "Electronics", "Holdings", "Optique", "Optical")
+
+
+def _expand_org(name: str, text: str) -> str:
+    """"Kestrel" -> "Kestrel Optics" when the article names the company in full."""
+    if " " in name or not name:
+        return name
+    counts: dict[str, int] = {}
+    for m in re.finditer(rf"\b{re.escape(name)}\s+([A-Z][\w.]*)", text):
+        if m.group(1) in _ORG_SUFFIX:
+            full = f"{name} {m.group(1)}"
+            counts[full] = counts.get(full, 0) + 1
+    return max(counts, key=lambda k: counts[k]) if counts else name
 
 
 _ORG_SUBJECT = re.compile(
@@ -306,11 +326,11 @@ def main_org(blocks: list[Block], persons: set[str]) -> str | None:
             first.setdefault(name, i)
     if not counts:
         return None
-    best = max(counts, key=lambda k: (counts[k], -first[k]))
-    if counts[best] >= 2:
-        return best
-    mentions = sum(b.text.count(best) for b in blocks)
-    return best if mentions >= 2 and len(counts) == 1 else None
+    text = "\n".join(b.text for b in blocks)
+    mentions = {k: len(re.findall(rf"\b{re.escape(k)}\b", text)) for k in counts}
+    ranked = sorted(counts, key=lambda k: (counts[k] + mentions[k], -first[k]), reverse=True)
+    best = ranked[0]
+    return best if mentions[best] >= 2 else None
 
 
 _THE_COMPANY = re.compile(r"\b(?:the|The)\s+(?:company|firm|maker|manufacturer|camera maker|"
@@ -571,8 +591,8 @@ _NOT_PRESS_HOSTS = ("archive.org", "wikipedia.org", "google.com", "youtube.com",
 
 
 def _press_releases(sent: str, links: list[Link], used: set[str], order: int, offset: int,
-                    page_host: str, context: str = "", org: str | None = None
-                    ) -> list[Found]:
+                    page_host: str, context: str = "", org: str | None = None,
+                    persons: set[str] | None = None) -> list[Found]:
     rows: list[Found] = []
     wording: bool | None = None
     for ln in links:
@@ -597,7 +617,8 @@ def _press_releases(sent: str, links: list[Link], used: set[str], order: int, of
                 re.I):
             continue
         name = _press_name(sent, ln, context, org)
-        if not name:
+        if not name or (name != org and persons and any(
+                name.casefold() == p.split()[-1] or name.casefold() == p for p in persons if p)):
             continue
         rows.append(Found("press_release", name, ln.href, None, clean_space(sent),
                           (order, offset + ln.start)))
@@ -616,7 +637,7 @@ def _press_name(sent: str, ln: Link, context: str = "", org: str | None = None) 
                               r"\bread\b|\bmore\b|\bdetails\b|\blaunch|\bspec", text, re.I):
         candidates.append(tidy_name(text))
     lead = NAME_AFTER.match(text or "")
-    if lead and lead.group("name") != text:
+    if lead and lead.group("name") != text and not re.search(r"\d", lead.group("name")):
         candidates.append(tidy_name(lead.group("name")))
     m = re.match(r"(?P<name>.+?)['’]s?\s+(?:official\s+)?(?:press release|statement|"
                  r"announcement)", text or "")

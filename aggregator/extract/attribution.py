@@ -32,7 +32,9 @@ from aggregator.extract.attr_text import (
     ClutterCache,
     clean_space,
     guess_body,
+    is_clutter_element,
     iter_blocks,
+    own_text,
     tag_of,
 )
 from aggregator.models import Attribution
@@ -87,8 +89,10 @@ def _find(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement | None,
     found.extend(quotes)
     # people (several words) are never cited outlets; one-word speakers may be companies
     persons |= {f.name.casefold() for f in quotes + bq_rows if _person_like(f.name)}
+    org = main_org(prose, persons) or org
     own = own_site_names(_site_names(root), url)
-    found.extend(find_sources(prose, persons, url, own, org))
+    found.extend(find_sources(prose + _syndication_notes(root, body, url, order), persons,
+                              url, own, org))
     found.extend(find_embeds(root, url, cache, order))
     found.extend(find_credits(root, body, url, cache, order))
     return _finish(found)
@@ -179,6 +183,52 @@ def _blockquotes(blocks: list[Block], body: lxml_html.HtmlElement | None
                           (bq_blocks[0].order, 0)))
         taken.update(id(b) for b in bq_blocks)
     return taken, rows
+
+
+_SYNDICATION_XPATH = (
+    "//text()[contains(., 'originally') or contains(., 'republished') or "
+    "contains(., 'reprinted') or contains(., 'first appeared') or contains(., 'Originally') or "
+    "contains(., 'Republished') or contains(., 'Reprinted')]")
+_SYNDICATION = re.compile(r"originally (?:published|appeared|ran|posted)|(?:republished|"
+                          r"reprinted)\b.{0,40}\b(?:from|by|with)|first appeared", re.I)
+
+
+def _syndication_notes(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement | None,
+                       url: str, order: dict[lxml_html.HtmlElement, int]) -> list[Block]:
+    """"This story was originally published by X" lines that sit just outside the body."""
+    out: list[Block] = []
+    seen: set[lxml_html.HtmlElement] = set()
+    cache = ClutterCache()
+    for node in root.xpath(_SYNDICATION_XPATH):
+        el = node.getparent()
+        while el is not None and tag_of(el) not in ("p", "div", "section", "aside", "footer",
+                                                     "li", "article", "body"):
+            el = el.getparent()
+        if el is None or el in seen or tag_of(el) in ("body", "article"):
+            continue
+        seen.add(el)
+        if body is not None and (el is body or any(a is body for a in el.iterancestors())):
+            continue  # already read with the body
+        if cache.inside(el) and not _only_footer_clutter(el):
+            continue
+        text, links = own_text(el, url)
+        if len(text) > 400 or not _SYNDICATION.search(text):
+            continue
+        out.append(Block(el, text, links, order.get(el, 0)))
+    return out
+
+
+def _only_footer_clutter(el: lxml_html.HtmlElement) -> bool:
+    """An article footer ("entry-footer") may carry the note; a site footer or nav may not."""
+    node: lxml_html.HtmlElement | None = el
+    while node is not None:
+        if is_clutter_element(node):
+            names = f"{node.get('class') or ''} {node.get('id') or ''}".lower()
+            if tag_of(node) in ("nav", "aside", "menu") or "site" in names or \
+                    "related" in names or "sidebar" in names or "comment" in names:
+                return False
+        node = node.getparent()
+    return True
 
 
 def _person_like(name: str) -> bool:
