@@ -20,13 +20,16 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aggregator.dedup.urls import DEFAULT_TRACKING_PARAMS
 from aggregator.errors import ConfigError
 from aggregator.fetch import FetchSettings
 from aggregator.models import SiteRule, Source
+
+if TYPE_CHECKING:
+    from aggregator.watches import Watch
 
 SOURCE_KINDS = ("feed", "listing")
 _KIND_ALIASES = {"rss": "feed", "atom": "feed", "feed": "feed", "listing": "listing"}
@@ -43,7 +46,7 @@ _SOURCE_KEYS = {
 _RULE_KEYS = {"match", "body", "drop", "author", "date", "title"}
 _CRAWL_KEYS = {"max_articles", "max_pages"}
 _DEDUP_KEYS = {"tracking_params"}
-_TOP_KEYS = {"fetch", "crawl", "dedup", "sources", "rules"}
+_TOP_KEYS = {"fetch", "crawl", "dedup", "sources", "rules", "watches"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     rules: tuple[SiteRule, ...] = ()
     tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
+    watches: tuple[Watch, ...] = ()
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -184,8 +188,15 @@ def parse_config(
     if not isinstance(tracking, list) or not all(isinstance(t, str) and t for t in tracking):
         raise ConfigError("expected a list of parameter names (a trailing * matches a prefix)",
                           file=file, field="dedup.tracking_params")
+    from aggregator.watches import parse_watches
+
+    raw_watches = data.get("watches", [])
+    if not isinstance(raw_watches, list):
+        raise ConfigError("expected [[watches]] entries", file=file, field="watches")
+    base_dir = Path(file).parent if file != "<config>" else None
+    watches = parse_watches(raw_watches, file, base_dir=base_dir)
     return Settings(path=file, sources=tuple(sources), fetch=fetch, rules=rules,
-                    tracking_params=tuple(tracking))
+                    tracking_params=tuple(tracking), watches=watches)
 
 
 def _unknown(table: Mapping[str, Any], allowed: set[str], *, file: str, where: str,

@@ -222,10 +222,18 @@ async def run_crawl(settings: Settings, store: Store, sources: Sequence[Source],
                     clock: Clock = utc_now, progress: Progress | None = None,
                     fetcher: Fetcher | None = None,
                     listeners: Sequence[Listener] = ()) -> CrawlSummary:
-    """Crawl ``sources`` with a fresh Fetcher (or the one given)."""
-    if fetcher is not None:
-        return await Crawler(settings, store, fetcher, clock=clock, progress=progress,
-                             listeners=listeners).crawl(sources)
-    async with Fetcher(settings.fetch) as own:
-        return await Crawler(settings, store, own, clock=clock, progress=progress,
-                             listeners=listeners).crawl(sources)
+    """Crawl ``sources`` with a fresh Fetcher (or the one given). The config's watches are
+    checked against every new article; their deliveries are drained before returning."""
+    from aggregator.watches import close_listeners, make_listeners
+
+    watch_listeners = make_listeners(settings, store)
+    every = [*listeners, *watch_listeners]
+    try:
+        if fetcher is not None:
+            return await Crawler(settings, store, fetcher, clock=clock, progress=progress,
+                                 listeners=every).crawl(sources)
+        async with Fetcher(settings.fetch) as own:
+            return await Crawler(settings, store, own, clock=clock, progress=progress,
+                                 listeners=every).crawl(sources)
+    finally:
+        await asyncio.to_thread(close_listeners, watch_listeners)

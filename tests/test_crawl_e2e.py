@@ -223,3 +223,22 @@ def test_demo_command(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Serving the fixture site" in result.output and "new articles" in result.output
     assert sqlite3.connect(db).execute("SELECT count(*) FROM articles").fetchone()[0] >= 20
+
+
+def test_watch_in_config_alerts_on_new_articles(tmp_path: Path,
+                                                fixture_site: FixtureServer) -> None:
+    alerts = tmp_path / "alerts.jsonl"
+    extra = f"""
+[[watches]]
+name = "k9"
+query = "K9"
+jsonl = "{alerts}"
+"""
+    config = demo_config(tmp_path, fixture_site.base_url, extra)
+    db = tmp_path / "w.db"
+    assert run("--db", str(db), "--config", str(config), "crawl").exit_code == 0
+    lines = [json.loads(x) for x in alerts.read_text(encoding="utf-8").splitlines()]
+    assert lines and all("K9" in json.dumps(x) for x in lines)
+    # a second crawl stores nothing new, so it alerts nothing new
+    assert run("--db", str(db), "--config", str(config), "crawl").exit_code == 0
+    assert len(alerts.read_text(encoding="utf-8").splitlines()) == len(lines)
