@@ -175,8 +175,14 @@ class App:
         try:
             params = Params(parts.query)
             with Store.open(self.db_path, create=False) as store:
-                resp = self._route(store, path, params, headers)
-                last = _db_last_modified(store)
+                # one read snapshot for the validators and the body: Last-Modified never
+                # claims a change the body does not contain
+                store.conn.execute("BEGIN")
+                try:
+                    last = _db_last_modified(store)
+                    resp = self._route(store, path, params, headers)
+                finally:
+                    store.conn.execute("ROLLBACK")
         except HTTPError as exc:
             return _error(exc.status, exc.message)
         except QueryError as exc:
