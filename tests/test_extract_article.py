@@ -121,7 +121,7 @@ def test_jsonld_metadata() -> None:
     assert art.image is not None and art.image.caption == "A camera"
     assert art.image.credit == "Photo: Kim Park"
     assert art.section == "Industry" and art.tags == ("sales", "mirrorless")
-    assert art.language == "pt-BR"
+    assert art.language == "pt"  # primary subtag
 
 
 def test_entry_fills_gaps_and_page_date_wins() -> None:

@@ -73,7 +73,8 @@ def _extract(html: str | bytes, url: str, rules: Sequence[SiteRule], entry: Entr
     summary = _summary(meta.description, body)
     attributions = _attributions(root, body.element, url, authors)
     return Article(
-        url=url, title=title, text=text, html=body.html, canonical_url=meta.canonical_url,
+        url=url, title=title, text=text, html=body.html,
+        canonical_url=meta.canonical_url or url,
         authors=authors, published=published, modified=meta.modified, language=meta.language,
         summary=summary, site_name=meta.site_name, image=meta.image, section=meta.section,
         tags=meta.tags, attributions=attributions,
@@ -136,25 +137,36 @@ def _check_article(root: HtmlElement, meta: Metadata, body: BodyResult, text: st
             raise NoArticle("no article text found", url=url)
         raise NoArticle(f"too little article text ({len(text)} characters)", url=url)
     declared_article = (meta.og_type or "").lower() == "article" or meta.is_article
-    if not declared_article and body.element is not None and _looks_like_index(
-            body.element, url, len(text)):
+    if not declared_article and body.element is not None and (
+            _looks_like_index(body.element, url, len(text))
+            or _parent_index(body.element, url, len(text))):
         raise NoArticle("index page (list of article links)", url=url)
 
 
+def _parent_index(el: HtmlElement, url: str, chars: int) -> bool:
+    parent = el.getparent()
+    return parent is not None and _looks_like_index(parent, url, chars)
+
+
+def _away(href: str | None, url: str) -> bool:
+    href = (href or "").strip()
+    return bool(href) and not href.startswith(("#", "javascript:")) and href.split("#")[0] != url
+
+
 def _looks_like_index(el: HtmlElement, url: str, chars: int) -> bool:
-    """Teaser lists: several headings that are links to other pages, little text each."""
-    headings = el.xpath(".//h2|.//h3|.//h4")
+    """Teaser lists: several headings that link to other pages, with little text each."""
+    headings = el.xpath(".//h1|.//h2|.//h3|.//h4")
     linked = 0
     for h in headings:
         text_len = len(h.text_content().strip())
-        link_len = 0
-        for a in h.iter("a"):
-            href = (a.get("href") or "").strip()
-            if href and not href.startswith("#") and href.split("#")[0] != url:
-                link_len += len(a.text_content().strip())
+        if any(_away(a.get("href"), url) for a in h.iterancestors("a")):
+            linked += 1
+            continue
+        link_len = sum(len(a.text_content().strip()) for a in h.iter("a")
+                       if _away(a.get("href"), url))
         if text_len and link_len >= 0.8 * text_len:
             linked += 1
-    if linked < 4 or linked < 0.6 * len(headings):
+    if linked < 3 or linked < 0.6 * len(headings):
         return False
     return chars / linked < 600
 

@@ -61,7 +61,7 @@ def clean_author(raw: str) -> str | None:
 
 def split_authors(raw: str) -> list[str]:
     """"A and B", "A, B & C", "By A | Staff" -> list of names."""
-    text = " ".join(raw.split())
+    text = _EMAIL.sub(" ", _URLISH.sub(" ", " ".join(raw.split())))
     text = _PREFIX.sub("", text)
     text = _TRAILING.sub("", text)
     names: list[str] = []

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _MONTHS = {
     # English
@@ -27,7 +28,7 @@ _ISO = re.compile(
     r"\s*(Z|[+-]\d{2}:?\d{2}|[+-]\d{2}(?!\d)|UTC|GMT)?)?")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?(Z)?$")
 _TIME = re.compile(r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?\s*([ap]\.?m\.?)?"
-                   r"(?:\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2}|[A-Z]{2,4}T))?", re.I)
+                   r"(?:\s*(Z|UTC|GMT|[+-]\d{2}:?\d{2}|[A-Z]{1,4}T|MEZ|MESZ)\b)?", re.I)
 _MDY = re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I)
 _DMY = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?:of\s+)?({_MONTH_RE})\.?,?\s+(\d{{4}})\b",
                   re.I)
@@ -40,11 +41,25 @@ _ZONES = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5
           "EET": 2, "EEST": 3, "JST": 9, "IST": 5.5, "AEST": 10, "AEDT": 11}
 
 
-def _zone(token: str | None) -> timezone | None:
+#: Zone names whose offset depends on the date (daylight saving time).
+_REGIONS = {"ET": "America/New_York", "EST": "America/New_York", "EDT": "America/New_York",
+            "CT": "America/Chicago", "PT": "America/Los_Angeles", "MT": "America/Denver",
+            "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
+            "CST": "America/Chicago", "CDT": "America/Chicago", "UK": "Europe/London",
+            "CET": "Europe/Berlin", "CEST": "Europe/Berlin", "MEZ": "Europe/Berlin",
+            "MESZ": "Europe/Berlin"}
+
+
+def _zone(token: str | None) -> tzinfo | None:
     if not token:
         return None
     token = token.strip()
     upper = token.upper()
+    if upper in _REGIONS:
+        try:
+            return ZoneInfo(_REGIONS[upper])
+        except ZoneInfoNotFoundError:
+            pass
     if upper in _ZONES:
         return timezone(timedelta(hours=_ZONES[upper]))
     m = re.fullmatch(r"([+-])(\d{2}):?(\d{2})?", token)
@@ -56,17 +71,36 @@ def _zone(token: str | None) -> timezone | None:
 
 
 def _make(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0,
-          tz: timezone | None = None) -> datetime | None:
+          tz: tzinfo | None = None) -> datetime | None:
     if not 1990 <= year <= 2100:
         return None
     try:
-        return datetime(year, month, day, hour, minute, second, tzinfo=tz or UTC)
+        return datetime(year, month, day, hour, minute, second, tzinfo=tz)  # naive: no zone
     except ValueError:
         return None
 
 
 def parse_date(value: str | None) -> datetime | None:
     """A timezone-aware datetime from a machine or human date string (UTC if no zone)."""
+    return parse_date_zone(value)[0]
+
+
+def parse_date_zone(value: str | None) -> tuple[datetime | None, bool]:
+    """parse_date, and whether the string named its zone (False: UTC was assumed)."""
+    if not value:
+        return None, False
+    dt = _parse(value)
+    if dt is None:
+        return None, False
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC), False
+    if not isinstance(dt.tzinfo, timezone):  # a region (ET, CET): its offset on that day
+        offset = dt.utcoffset()
+        dt = dt.replace(tzinfo=timezone(offset) if offset is not None else UTC)
+    return dt, True
+
+
+def _parse(value: str) -> datetime | None:
     if not value:
         return None
     value = value.strip()
@@ -86,12 +120,25 @@ def parse_date(value: str | None) -> datetime | None:
         except (TypeError, ValueError, IndexError):
             dt = None
         if dt is not None:
-            return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-    return parse_visible_date(value)
+            return dt
+    return _visible(value)
 
 
 def parse_visible_date(text: str) -> datetime | None:
     """A date written for people: "May 31, 2012 10:04 am EDT", "31. Mai 2012", "31.05.2012"."""
+    if not text or len(text) > 300:
+        return None
+    return parse_date_zone_visible(text)[0]
+
+
+def parse_date_zone_visible(text: str) -> tuple[datetime | None, bool]:
+    dt = _visible(text)
+    if dt is None:
+        return None, False
+    return parse_date_zone(dt.isoformat())
+
+
+def _visible(text: str) -> datetime | None:
     date = None
     end = 0
     for regex, order in ((_MDY, "mdy"), (_DMY, "dmy"), (_NUMERIC_DMY, "num"),
@@ -138,4 +185,4 @@ def date_from_url(url: str) -> datetime | None:
     m = _URL_DATE.search(url) or _URL_DATE_COMPACT.search(url)
     if not m:
         return None
-    return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    return _make(int(m.group(1)), int(m.group(2)), int(m.group(3)), tz=UTC)

@@ -14,7 +14,12 @@ from lxml import etree
 from lxml.html import HtmlElement
 
 from aggregator.extract.authors import clean_authors
-from aggregator.extract.dates import date_from_url, parse_date, parse_visible_date
+from aggregator.extract.dates import (
+    date_from_url,
+    parse_date,
+    parse_date_zone,
+    parse_date_zone_visible,
+)
 from aggregator.models import Image
 
 _WS = re.compile(r"\s+")
@@ -334,16 +339,7 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
     md.authors = clean_authors(author_values, site_name=site)
 
     # dates
-    md.published = (
-        parse_date(_ld_str(ld.get("datePublished")))
-        or parse_date(_first(metas, "article:published_time", "og:published_time",
-                             "datepublished", "publishdate", "pubdate", "publish-date",
-                             "parsely-pub-date", "sailthru.date", "dc.date.issued", "dc.date",
-                             "dcterms.created", "date", "article.published", "published_time",
-                             "og:article:published_time", "cxenseparse:recs:publishtime"))
-        or _time_element(root) or _dateline(root) or date_from_url(url)
-        or parse_date(_ld_str(ld.get("dateCreated")))
-    )
+    md.published = _published(root, url, metas, ld)
     md.modified = parse_date(_ld_str(ld.get("dateModified"))) or parse_date(
         _first(metas, "article:modified_time", "og:updated_time", "datemodified",
                "last-modified", "dc.date.modified"))
@@ -374,13 +370,53 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
     return md
 
 
-def _time_element(root: HtmlElement) -> datetime | None:
+_PUBLISHED_META = ("article:published_time", "og:published_time", "datepublished",
+                   "publishdate", "pubdate", "publish-date", "parsely-pub-date", "sailthru.date",
+                   "dc.date.issued", "dc.date", "dcterms.created", "date", "article.published",
+                   "published_time", "og:article:published_time", "cxenseparse:recs:publishtime")
+
+
+def _published(root: HtmlElement, url: str, metas: dict[str, list[str]],
+               ld: dict[str, Any]) -> datetime | None:
+    """The publication date: JSON-LD, then meta tags, <time>, a visible dateline, the URL.
+    A machine date without a zone takes the zone of a visible date with the same wall time."""
+    candidates = [_ld_str(ld.get("datePublished")), _first(metas, *_PUBLISHED_META)]
+    found, explicit = None, False
+    for value in candidates:
+        found, explicit = parse_date_zone(value)
+        if found is not None:
+            break
+    visible = _visible_dates(root)
+    if found is None:
+        for dt, _zone in visible:
+            found = dt
+            break
+    if found is None:
+        found = date_from_url(url) or parse_date(_ld_str(ld.get("dateCreated")))
+    elif not explicit:
+        wall = found.replace(tzinfo=None)
+        for dt, zoned in visible:
+            if zoned and (dt.replace(tzinfo=None) == wall or (
+                    wall.time() == datetime.min.time() and dt.date() == wall.date())):
+                return dt
+    return found
+
+
+def _visible_dates(root: HtmlElement) -> list[tuple[datetime, bool]]:
+    """Dates in <time datetime>, itemprop=datePublished and dateline elements, in order."""
+    out: list[tuple[datetime, bool]] = []
     for el in root.xpath('//time[@datetime]|//*[@itemprop="datePublished"]')[:5]:
         value = el.get("datetime") or el.get("content") or el.text_content()
-        dt = parse_date(value)
+        dt, zoned = parse_date_zone(value)
         if dt is not None:
-            return dt
-    return None
+            out.append((dt, zoned))
+    for el in _DATELINE_XPATH(root)[:10]:
+        text = _clean(el.text_content())
+        if text and len(text) < 120:
+            dt, zoned = parse_date_zone_visible(text)
+            if dt is not None:
+                out.append((dt, zoned))
+    return out
 
 
 _DATELINE_XPATH = etree.XPath(
@@ -388,11 +424,3 @@ _DATELINE_XPATH = etree.XPath(
     'contains(@class, "published") or contains(@class, "time")][not(self::html or self::body)]')
 
 
-def _dateline(root: HtmlElement) -> datetime | None:
-    for el in _DATELINE_XPATH(root)[:10]:
-        text = _clean(el.text_content())
-        if text and len(text) < 120:
-            dt = parse_visible_date(text)
-            if dt is not None:
-                return dt
-    return None

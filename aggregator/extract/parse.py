@@ -52,10 +52,25 @@ def decode(content: bytes, header_charset: str | None = None) -> str:
     return content.decode("cp1252", errors="replace")
 
 
+#: Leading bytes of formats that are not web pages.
+_NOT_HTML = ((b"%PDF", "PDF"), (b"\x89PNG", "PNG image"), (b"\xff\xd8\xff", "JPEG image"),
+             (b"GIF8", "GIF image"), (b"PK\x03\x04", "ZIP archive"), (b"\x1f\x8b", "gzip data"),
+             (b"RIFF", "RIFF media"), (b"ID3", "MP3 audio"), (b"OggS", "Ogg media"))
+
+
 def parse_document(html: str | bytes, url: str | None = None, *,
                    header_charset: str | None = None) -> lxml.html.HtmlElement:
     """The page's <html> element. Raises NoArticle for empty or unparsable documents."""
+    if isinstance(html, bytes):
+        head = html[:8].lstrip()
+        for magic, kind in _NOT_HTML:
+            if head.startswith(magic):
+                raise NoArticle(f"not an HTML document ({kind})", url=url)
+    elif html.lstrip()[:5] == "%PDF-":
+        raise NoArticle("not an HTML document (PDF)", url=url)
     text = decode(html, header_charset) if isinstance(html, bytes) else html
+    if "<" not in text[:100_000]:
+        raise NoArticle("not an HTML document (no markup)", url=url)
     if text.startswith("\ufeff"):
         text = text[1:]
     text = _XML_DECL.sub("", text, count=1)

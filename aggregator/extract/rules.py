@@ -38,8 +38,8 @@ def rule_matches(rule: SiteRule, url: str) -> bool:
     if not prefix:
         return True
     prefix = "/" + prefix
-    return path == prefix.rstrip("/") or path.startswith(prefix.rstrip("/") + "/") or (
-        path.startswith(prefix))
+    prefix = prefix.rstrip("/")
+    return path == prefix or path.startswith(prefix + "/")
 
 
 def matching_rules(rules: Sequence[SiteRule], url: str) -> list[SiteRule]:
