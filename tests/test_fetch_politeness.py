@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from misbehaving_server import MisbehavingServer
 
 from aggregator.fetch import Fetcher, FetchSettings
 from aggregator.fetch.guard import GuardedTransport
-from tests.misbehaving_server import MisbehavingServer
 
 SETTINGS = FetchSettings(timeout=2.0, connect_timeout=1.0, per_host_delay=0, retries=0,
                          allow_private=("127.0.0.1",), robots=False)

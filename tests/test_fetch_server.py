@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from misbehaving_server import HTML, MisbehavingServer
 
 from aggregator.errors import (
     BadContent,
@@ -27,7 +28,6 @@ from aggregator.errors import (
 from aggregator.fetch import Fetcher, FetchSettings
 from aggregator.fetch.charset import decode_html
 from aggregator.models import Page
-from tests.misbehaving_server import HTML, MisbehavingServer
 
 DEADLINE = 1.0
 SETTINGS = FetchSettings(
@@ -178,7 +178,7 @@ def test_content_length_over_cap_fails_before_body(server: MisbehavingServer) ->
 
 @pytest.mark.parametrize("path", ["/huge-nocl", "/gzip-bomb", "/deflate-bomb", "/br-bomb"])
 def test_body_cap_on_decoded_bytes(server: MisbehavingServer, path: str) -> None:
-    from tests.misbehaving_server import bomb
+    from misbehaving_server import bomb
 
     for kind in ("gzip", "deflate", "br"):
         bomb(kind)  # build outside the measured section

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from misbehaving_server import HTML, MisbehavingServer
 
 from aggregator.errors import BlockedURLError, FetchError, TransportError
 from aggregator.fetch import Fetcher, FetchSettings
 from aggregator.fetch.guard import GuardedTransport
 from aggregator.models import Page
-from tests.misbehaving_server import HTML, MisbehavingServer
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl CLI")
 
