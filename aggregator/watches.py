@@ -185,13 +185,16 @@ class DeliveryStats:
 class Deliverer:
     """A background thread that appends JSON lines and POSTs webhooks, with retries.
 
+    The queue is bounded (``max_queue``); when it is full a delivery is dropped and
+    counted as failed, so a receiver that is down for long never blocks the crawl.
+
     ``retries`` extra attempts after the first, waiting ``backoff * 2**n`` seconds
     (capped at ``max_backoff``) through ``sleep``.
     """
 
     def __init__(self, *, allow_private: Iterable[str] = (), timeout: float = 10.0,
                  retries: int = 4, backoff: float = 1.0, max_backoff: float = 60.0,
-                 user_agent: str = "aggregator-watch/0.1",
+                 user_agent: str = "aggregator-watch/0.1", max_queue: int = 10_000,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.allow_private = tuple(allow_private)
         self.timeout = timeout
@@ -201,7 +204,7 @@ class Deliverer:
         self.user_agent = user_agent
         self.sleep = sleep
         self.stats = DeliveryStats()
-        self._queue: queue.Queue[Delivery | None] = queue.Queue()
+        self._queue: queue.Queue[Delivery | None] = queue.Queue(max_queue)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._file_lock = threading.Lock()
@@ -213,7 +216,10 @@ class Deliverer:
                 self._thread = threading.Thread(target=self._run, name="watch-deliverer",
                                                 daemon=True)
                 self._thread.start()
-        self._queue.put(delivery)
+        try:
+            self._queue.put_nowait(delivery)
+        except queue.Full:  # a receiver down for long: drop rather than block the crawl
+            self._fail(delivery, "delivery queue full, dropped")
 
     def close(self, timeout: float = 30.0) -> bool:
         """Finish queued deliveries (waiting up to ``timeout``); True if all were done."""
@@ -222,8 +228,12 @@ class Deliverer:
             self._thread = None
         if thread is None:
             return True
-        self._queue.put(None)
-        thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            return False
+        thread.join(max(0.0, deadline - time.monotonic()))
         return not thread.is_alive()
 
     def _run(self) -> None:

@@ -253,3 +253,27 @@ def test_webhook_address_rules(store) -> None:
 def test_no_watches_no_listeners(store) -> None:
     assert make_listeners(SimpleNamespace(fetch=FetchSettings()), store) == []
     assert make_listeners(_settings(()), store) == []
+
+
+def test_full_queue_drops_instead_of_blocking(store) -> None:
+    gate = threading.Event()
+    hook = Hook(gate=gate)
+    try:
+        watches = parse_watches([{"name": "k", "query": "kestrel", "webhook": hook.url}],
+                                "c.toml")
+        deliverer = Deliverer(allow_private=("127.0.0.1",), max_queue=2)
+        listeners = make_listeners(_settings(watches), store, deliverer=deliverer)
+        started = time.monotonic()
+        for n in range(120, 128):
+            aid, art = _new(store, n)
+            listeners[0](aid, art, SRC["magazine"])
+        assert time.monotonic() - started < 1.0
+        gate.set()
+        assert close_listeners(listeners, timeout=10)
+    finally:
+        gate.set()
+        hook.close()
+    stats = deliverer.stats
+    assert stats.delivered + stats.failed == 8
+    assert stats.failed >= 1 and any("queue full" in e for e in stats.errors)
+    assert len(hook.received) == stats.delivered
