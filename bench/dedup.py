@@ -179,13 +179,16 @@ class DedupIndex:
         skeys = entity_keys(feats)
         if story_id is None and skeys:
             window = timedelta(days=settings.window_days)
-            marks = ",".join("?" * len(skeys))
+            # Per key, the newest max_key_stories stories in the window: a hot key (a brand)
+            # cannot crowd out the rarer ones (a model code, a press release).
+            low, high = iso(item.published - window), iso(item.published + window)
+            one = ("SELECT * FROM (SELECT story_id, key FROM story_keys WHERE key = ? AND "
+                   "seen BETWEEN ? AND ? ORDER BY seen DESC LIMIT ?)")
+            params: list[object] = []
+            for key in skeys:
+                params += [key, low, high, settings.max_key_stories]
             weights: dict[int, int] = defaultdict(int)
-            for sid, key in conn.execute(
-                    f"SELECT story_id, key FROM story_keys WHERE key IN ({marks}) "
-                    f"AND seen BETWEEN ? AND ? LIMIT ?",
-                    [*skeys, iso(item.published - window), iso(item.published + window),
-                     settings.max_key_stories * 4]):
+            for sid, key in conn.execute(" UNION ALL ".join([one] * len(skeys)), params):
                 weights[sid] += 1 if key[0] == "e" else 3
             top = sorted(weights, key=lambda sid: (-weights[sid], sid))
             top = top[:self.max_candidate_stories]
