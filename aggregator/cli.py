@@ -16,6 +16,7 @@ from aggregator import __version__
 from aggregator.cli_context import DEFAULT_CONFIG, DEFAULT_DB, Context, pass_ctx
 from aggregator.config import Settings, load_config
 from aggregator.errors import AggregatorError, FetchError
+from aggregator.export import article_json
 from aggregator.models import ATTRIBUTION_KINDS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -169,16 +170,9 @@ def show(obj: Context, ident: str, fmt: str) -> None:
     _print_article(article, fmt)
 
 
-def _public_json(article: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "url", "canonical_url", "source", "title", "authors", "published",
-            "modified", "fetched", "language", "summary", "site_name", "image", "section",
-            "tags", "duplicate_of", "story_id", "text", "attributions")
-    return {k: article.get(k) for k in keys if k in article}
-
-
 def _print_article(article: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
-        click.echo(json.dumps(_public_json(article), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(article_json(article), ensure_ascii=False, indent=2))
         return
     click.echo(click.style(article["title"], bold=True))
     meta = [
