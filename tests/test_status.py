@@ -189,3 +189,18 @@ def test_status_on_missing_database_is_a_clear_error(tmp_path: Path, config: Pat
     assert result.exit_code != 0
     assert "no such database" in result.output
     assert not (tmp_path / "nope.db").exists()
+
+
+def test_crawl_runs_are_pruned_per_source(tmp_path: Path) -> None:
+    from aggregator.store.schedule_state import recent_runs
+
+    with Store.open(tmp_path / "runs.db") as store:
+        store.sync_sources([src("a"), src("b")])
+        old = NOW - timedelta(days=200)
+        record_run(store, source="b", started=old, finished=old, status="ok")
+        for day in (100, 95, 10, 0):
+            when = NOW - timedelta(days=day)
+            record_run(store, source="a", started=when, finished=when, status="ok")
+        kept = [r["started"] for r in recent_runs(store, "a")]
+        assert kept == [NOW.isoformat(), (NOW - timedelta(days=10)).isoformat()]
+        assert len(recent_runs(store, "b")) == 1  # other sources' rows are left alone

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from aggregator.store.db import Store, iso
 
+RUNS_KEPT_DAYS = 90.0
+
 
 @dataclass(frozen=True)
 class StoredSchedule:
@@ -59,8 +61,11 @@ def save_schedule(store: Store, name: str, *, next_check: datetime, current_inte
 
 def record_run(store: Store, *, source: str, started: datetime, finished: datetime,
                status: str, http_status: int | None = None, entries: int = 0, new: int = 0,
-               errors: int = 0, message: str | None = None) -> int:
-    """One row in ``crawl_runs`` per source check (ok, not-modified, failed, cancelled)."""
+               errors: int = 0, message: str | None = None,
+               keep_days: float = RUNS_KEPT_DAYS) -> int:
+    """One row in ``crawl_runs`` per source check (ok, not-modified, failed, cancelled).
+    The source's rows older than ``keep_days`` go in the same transaction, so the table
+    stays bounded in a daemon that runs for months."""
     with store.transaction():
         cur = store.conn.execute(
             "INSERT INTO crawl_runs (source, started, finished, status, http_status, entries,"
@@ -68,6 +73,8 @@ def record_run(store: Store, *, source: str, started: datetime, finished: dateti
             (source, iso(started), iso(finished), status, http_status, entries, new, errors,
              message),
         )
+        store.conn.execute("DELETE FROM crawl_runs WHERE source = ? AND started < ?",
+                           (source, iso(started - timedelta(days=keep_days))))
         return int(cur.lastrowid or 0)
 
 
