@@ -36,10 +36,13 @@ Per article (after extraction; ``settings`` is one ``DedupSettings``):
    ``duplicate_of`` as ``DuplicateCandidate``; ``dup = find_duplicate(sig, hash, cands)``.
    ``dup.duplicate_of`` is always an original (copies of copies point at the first).
 4. Story: if ``dup``: the original's ``story_id``. Else ``keys = entity_keys(feats)``;
-   ``SELECT story_id, key FROM story_keys WHERE key IN (keys) AND seen BETWEEN
-   published - window_days AND published + window_days``; weight 3 for ``m:``/``p:`` keys, 1
-   for ``e:``; take the best 4 stories; for each build ``StoryCandidate(story_id, all its
-   keys, newest 6 original titles, first_seen, their signatures, their ids)``;
+   per key (one statement, ``UNION ALL`` of)  ``SELECT * FROM (SELECT story_id, key FROM
+   story_keys WHERE key = ? AND seen BETWEEN published - window_days AND published +
+   window_days ORDER BY seen DESC LIMIT settings.max_key_stories)`` -- a limit per key, so a
+   hot brand key cannot crowd out a model code or a press release; weight 3 for
+   ``m:``/``p:`` keys, 1 for ``e:``; take the best 4 stories; for each build
+   ``StoryCandidate(story_id, all its keys, newest 6 original titles, first_seen, their
+   signatures, their ids)``;
    ``decision = assign_story(feats, candidates, settings)``. If ``dup`` is None and
    ``decision.duplicate_of`` is set, that is a near-duplicate the bands missed: use it.
 5. One ``BEGIN IMMEDIATE`` transaction: insert the article (content_hash, signature,
