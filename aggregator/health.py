@@ -28,6 +28,8 @@ MIN_HISTORY = 10
 JUMP = 0.3  # a share rising by this much (30 points) over history gives a warning
 #: Streak at which a source counts as failing (status exits non-zero).
 FAILING_STREAK = 1
+#: A next check later than this (or than one interval, if longer) is reported as overdue.
+OVERDUE_GRACE = 3600.0
 METRICS = ("short_body", "no_date", "no_author")
 
 
@@ -168,7 +170,18 @@ def collect(store: Store, now: datetime, *, configured: Iterable[Any] | None = N
             articles_24h=c.get("24h", 0), articles_7d=c.get("7d", 0),
             extraction=extraction_health(samples(store, name)),
         ), failing_streak=failing_streak))
+        late = overdue(out[-1], now)
+        interval = out[-1].current_interval or interval or 0
+        if late is not None and enabled and late > max(OVERDUE_GRACE, float(interval)):
+            out[-1].warnings.append(
+                f"next check overdue by {_hours(late)} (is `aggregator run` running?)")
+            if out[-1].state == "ok":
+                out[-1].state = "warning"
     return out
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds < 172800 else f"{seconds / 86400:.1f} days"
 
 
 def overdue(h: SourceHealth, now: datetime) -> float | None:

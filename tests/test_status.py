@@ -204,3 +204,12 @@ def test_crawl_runs_are_pruned_per_source(tmp_path: Path) -> None:
         kept = [r["started"] for r in recent_runs(store, "a")]
         assert kept == [NOW.isoformat(), (NOW - timedelta(days=10)).isoformat()]
         assert len(recent_runs(store, "b")) == 1  # other sources' rows are left alone
+
+
+def test_overdue_next_check_is_a_warning_not_a_failure(db: Path) -> None:
+    with Store.open(db) as store:
+        save_schedule(store, "good", next_check=NOW - timedelta(hours=5), current_interval=3600)
+        rows = {r.name: r for r in collect(store, NOW)}
+    good = rows["good"]
+    assert good.state == "warning" and not good.failing
+    assert good.warnings == ["next check overdue by 5.0 h (is `aggregator run` running?)"]
