@@ -25,7 +25,9 @@ except ImportError:  # the attribution module is written separately
 _attribution_hook: FindAttributions | None = _find_attributions
 
 #: Below this many characters of body text a page has no article.
-MIN_TEXT = 120
+MIN_TEXT = 25
+#: Below this many, a page with a video (or an index / error page) has no article.
+SHORT_TEXT = 150
 _ERROR_TITLE = re.compile(
     r"\b(?:404|410|not found|page not found|seite nicht gefunden|nicht gefunden|"
     r"page introuvable|error|fehler|oops)\b", re.I)
@@ -128,11 +130,12 @@ def _check_article(root: HtmlElement, meta: Metadata, body: BodyResult, text: st
     title = meta.raw_title or meta.title or ""
     if _ERROR_TITLE.search(title) and len(text) < 800:
         raise NoArticle("error page (not found)", url=url)
-    if len(text) < MIN_TEXT:
-        if _looks_like_index(root, url, len(text)):
+    if len(text) < SHORT_TEXT:
+        if _looks_like_index(root, url, len(text), min_linked=2):
             raise NoArticle("index page (list of article links)", url=url)
         if root.xpath(_VIDEO) or (meta.og_type or "").startswith("video"):
             raise NoArticle("video-only page (no article text)", url=url)
+    if len(text) < MIN_TEXT:
         if not text:
             raise NoArticle("no article text found", url=url)
         raise NoArticle(f"too little article text ({len(text)} characters)", url=url)
@@ -153,9 +156,9 @@ def _away(href: str | None, url: str) -> bool:
     return bool(href) and not href.startswith(("#", "javascript:")) and href.split("#")[0] != url
 
 
-def _looks_like_index(el: HtmlElement, url: str, chars: int) -> bool:
+def _looks_like_index(el: HtmlElement, url: str, chars: int, min_linked: int = 3) -> bool:
     """Teaser lists: several headings that link to other pages, with little text each."""
-    headings = el.xpath(".//h1|.//h2|.//h3|.//h4")
+    headings = el.xpath(".//h2|.//h3|.//h4")
     linked = 0
     for h in headings:
         text_len = len(h.text_content().strip())
@@ -166,7 +169,7 @@ def _looks_like_index(el: HtmlElement, url: str, chars: int) -> bool:
                        if _away(a.get("href"), url))
         if text_len and link_len >= 0.8 * text_len:
             linked += 1
-    if linked < 3 or linked < 0.6 * len(headings):
+    if linked < min_linked or linked < 0.5 * len(headings):
         return False
     return chars / linked < 600
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 import nh3
+from lxml import etree
 from lxml.html import HtmlElement
 
 from aggregator.extract import hints
@@ -194,14 +195,14 @@ def _link_density(el: HtmlElement, text_len: int) -> float:
 
 
 def _own_text_len(el: HtmlElement) -> int:
-    """Length of text directly inside el (not in child elements), for text-bearing divs."""
-    total = len((el.text or "").strip())
+    """Characters directly inside el or in its inline children (spans, emphasis, links),
+    for text held in divs rather than paragraphs."""
+    total = _chars(el.text or "")
     for child in el:
         tag = _tag(child)
-        if tag in hints.BLOCK_TAGS and tag != "br":
-            return 0  # has block children: not a paragraph
-        total += len((child.tail or "").strip()) + (
-            len(child.text_content().strip()) if tag in _INLINE_HTML or tag == "span" else 0)
+        if tag in _INLINE_HTML or tag in ("span", "font"):
+            total += _chars(child.text_content())
+        total += _chars(child.tail or "")
     return total
 
 
@@ -209,6 +210,11 @@ def _chars(text: str) -> int:
     """Characters that are not white space (cheap: no regex, no split)."""
     return len(text) - text.count(" ") - text.count("\n") - text.count("\t") - text.count(
         "\r") - text.count("\xa0")
+
+
+_PARAS = etree.XPath(
+    "//p|//pre|//td|//blockquote|//li|//div[text()[normalize-space()] or span or font or b or "
+    "strong or em or i]|//section[text()[normalize-space()]]|//article[text()[normalize-space()]]")
 
 
 def good_text(root: HtmlElement, clutter: Clutter
@@ -220,8 +226,7 @@ def good_text(root: HtmlElement, clutter: Clutter
     for heading in root.iter("h2", "h3", "h4", "h5", "h6"):
         neutral[heading] = float(_chars(heading.text_content()))
         own.setdefault(heading, 0.0)
-    paras = root.xpath("//p|//pre|//td|//blockquote|//li|//div[text()[normalize-space()]]"
-                       "|//section[text()[normalize-space()]]|//article[text()[normalize-space()]]")
+    paras = _PARAS(root)
     for para in paras:
         tag = _tag(para)
         if tag in ("div", "section", "article"):

@@ -9,6 +9,7 @@ SKIP_TAGS = frozenset({
     "script", "style", "noscript", "template", "nav", "aside", "footer", "form", "button",
     "select", "option", "textarea", "input", "iframe", "svg", "canvas", "object", "embed",
     "video", "audio", "map", "dialog", "menu", "label", "head", "title", "meta", "link",
+    "figcaption",
 })
 
 #: Elements that start a new block of text.
