@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import islice
 from urllib.parse import parse_qs, urlsplit
-
-from lxml import etree
 
 from aggregator.extract.attr_sources import Found
 from aggregator.extract.attr_text import (
@@ -265,7 +264,27 @@ _CREDIT = re.compile(
 _COPY = re.compile(r"(?:©|\(c\)|copyright)\s*(?:\d{4}\s+)?(?P<who>[^)\]\n|;,]{2,80})", re.I)
 
 
-_CREDIT_CLS = re.compile(r"credit|caption|photographer", re.I)
+_CREDIT_WORDS = ("credit", "caption", "photographer")
+# cheap prefilters (XPath contains() is case-sensitive: the first letter is left out)
+_CREDIT_XPATH = ("//figcaption | //*[contains(@class, 'redit') or contains(@class, 'aption') "
+                 "or contains(@class, 'hotographer')]")
+_BYLINE_XPATH = "//*[" + " or ".join(
+    [f"contains(@{a}, '{w}')" for a in ("class", "id")
+     for w in ("yline", "y-line", "uthor", "riter", "ontributor", "osted-by", "meta",
+               "redits")]
+    + ["@rel='author'", "@itemprop='author'", "contains(concat(' ', @class, ' '), ' by ')",
+       "contains(concat(' ', @class, ' '), ' By ')"]) + "]"
+_BYLINE_WORDS = ("byline", "by-line", "author", "writer", "contributor", "posted-by",
+                 "post-meta", "entry-meta", "article-meta", "meta-author", "credits")
+
+
+def _has_any(text: str, words: tuple[str, ...]) -> bool:
+    return any(w in text for w in words)
+
+
+def _is_byline_cls(names: str) -> bool:
+    low = names.lower()
+    return _has_any(low, _BYLINE_WORDS) or " by " in f" {low} "
 _CREDIT_LINE = re.compile(r"\(?(?:Photo|Image|Header image|Lead image|Top image|Photos|Images|"
                           r"Picture|Credit|Foto|Main image|Cover image)s?\s*(?:by\b|credits?\b|"
                           r"courtesy\b|:)", re.I)
@@ -308,14 +327,17 @@ def find_credits(root: HtmlElement, body: HtmlElement | None, base: str, cache: 
     rows: list[Found] = []
     seen: set[tuple[str, str | None]] = set()
     cands: list[tuple[HtmlElement, HtmlElement | None]] = []
-    for el in root.iter(etree.Element):
+    for el in root.xpath(_CREDIT_XPATH):
         cls = el.get("class")
-        if el.tag != "figcaption" and (cls is None or not _CREDIT_CLS.search(cls)):
+        if el.tag != "figcaption" and (cls is None or not _has_any(cls.lower(), _CREDIT_WORDS)):
             continue
         if _hard_clutter(el, cache):
             continue
         cands.append((el, _figure_of(el)))
     for el in (body if body is not None else root).iter("p"):
+        head = "".join(islice(el.itertext(), 3)).lstrip()[:40]
+        if not _CREDIT_LINE.match(head):
+            continue
         txt = el.text_content() or ""
         if len(txt) < 160 and _CREDIT_LINE.match(clean_space(txt)) and \
                 not _hard_clutter(el, cache):
@@ -408,9 +430,6 @@ _PROFILE = re.compile(r"/(?:author|authors|people|person|profile|profiles|staff|
                       r"mitarbeiter|autor|autoren|redaktion)/", re.I)
 _SOCIAL = ("twitter.com", "x.com", "facebook.com", "instagram.com", "linkedin.com",
            "threads.net", "bsky.app", "mastodon.social", "youtube.com", "tiktok.com")
-_BYLINE_CLS = re.compile(r"byline|by-line|author|writer|contributor|posted-by|post-meta|"
-                         r"entry-meta|article-meta|meta-author|c-byline|credits|(?:^|\s)by(?:$|\s)",
-                         re.I)
 _BY_PREFIX = re.compile(r"^\s*(?:(?:written|words|reporting|story|text|posted|published)\s+)?"
                         r"(?:by|von|par|por|door|di)\b[:\s]*|^\s*(?:words|text|author|autor|"
                         r"reporting)\s*:\s*", re.I)
@@ -501,7 +520,11 @@ def find_authors(root: HtmlElement, authors: list[str], base: str, cache: Clutte
                  order: dict[HtmlElement, int]) -> list[Found]:
     byline_links: list[HtmlElement] = []
     byline_boxes: list[HtmlElement] = []
-    for el in root.iter(etree.Element):
+    given = [n for a in authors for n in _split_given(a)]
+    # with names from the metadata only their profile links are needed: no byline scan
+    # unless a name looks like two glued together ("Jane DoeTom Becker")
+    scan = not given or any(re.search(r"[a-z][A-Z]", n) for n in given)
+    for el in root.xpath(_BYLINE_XPATH) if scan else ():
         c, i, rel, itemprop = el.get("class"), el.get("id"), el.get("rel"), el.get("itemprop")
         if c is None and i is None and rel is None and itemprop is None:
             continue
@@ -509,7 +532,7 @@ def find_authors(root: HtmlElement, authors: list[str], base: str, cache: Clutte
         if tag in ("script", "style", "meta", "link", "body", "html"):
             continue
         if not ((rel or "").lower() == "author" or (itemprop or "").lower() == "author" or
-                _BYLINE_CLS.search(f"{c or ''} {i or ''}")):
+                _is_byline_cls(f"{c or ''} {i or ''}")):
             continue
         if _author_clutter(el):
             continue
@@ -518,10 +541,8 @@ def find_authors(root: HtmlElement, authors: list[str], base: str, cache: Clutte
         else:
             byline_boxes.append(el)
             byline_links.extend(el.iter("a"))
-    names = []
-    for a in authors:
-        names.extend(_split_given(a))
-    if names:
+    names = list(given)
+    if names and scan:
         names = _unglue(names, byline_links)
     if not names:
         byline_boxes.extend(_heading_bylines(root))

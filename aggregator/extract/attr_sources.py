@@ -350,7 +350,8 @@ def _statement_subjects(sent: str, links: list[Link], persons: set[str],
     """"Sony confirmed in a statement to PetaPixel", "the company told Lens & Light in a
     statement": the organisation that made the statement is a source too."""
     out: list[Found] = []
-    if not re.search(r"statement|confirmed", sent, re.I):
+    low = sent.lower()
+    if "statement" not in low and "confirmed" not in low:
         return out
     for m in _STATEMENT_VERB.finditer(sent):
         head = sent[:m.start()]
@@ -402,12 +403,21 @@ _TRIGGERS = ("accord", "report", "via", "per ", "h/t", "hat tip", "hat-tip", "ht
              "clarif", "announced to", "said to", "published", "reprinted", "understands",
              "broke", "reviewed by")
 _TRIGGER_RE = re.compile("|".join(re.escape(t) for t in _TRIGGERS))
+# a cheap substring test per pattern before the regex runs (same order as _AFTER_PATTERNS)
+_AFTER_GATES: tuple[tuple[str, ...], ...] = (
+    ("first reported",), ("first reported",), (" by ",),
+    ("accord", "laut", "selon", "après", "gemäß", "zufolge"), (" to ",), (" to ",),
+    ("tell", "told"), (" with ",), ("via", "per"), ("h/t", "hat", "ht:"), ("cit",),
+    ("originally",), ("first ",), ("reprinted", "republished", "courtesy"))
+_REPORT_GATE = ("report", "writ", "wrote", "learn", "reveal", "note", "claim", "spott", "broke",
+                "scoop", "publish", "understand", "confirm")
 
 
 def _sentence_sources(sent: str, links: list[Link], persons: set[str],
                       own: tuple[str, ...], page_host: str = "") -> list[Found]:
     rows: list[Found] = []
-    if not _TRIGGER_RE.search(sent.lower()):
+    low = sent.lower()
+    if not _TRIGGER_RE.search(low):
         return rows
     taken: list[tuple[int, int]] = []
 
@@ -447,7 +457,9 @@ def _sentence_sources(sent: str, links: list[Link], persons: set[str],
         ln = next((x for x in links if x.start >= m.start() and x.end <= m.end()), None)
         add(tidy_name(ln.text if ln else inner), ln, "credit", m.start(), (m.start(), m.end()))
 
-    for rx, role in _AFTER_PATTERNS:
+    for (rx, role), gate in zip(_AFTER_PATTERNS, _AFTER_GATES, strict=True):
+        if not any(g in low for g in gate):
+            continue
         for m in rx.finditer(sent):
             name, ln, end = _name_after(sent, m.end(), links)
             if not name:
@@ -462,7 +474,7 @@ def _sentence_sources(sent: str, links: list[Link], persons: set[str],
                 _continue_list(sent, links, end, role, add)
 
     # "X reports ..." with X right before the verb
-    for m in _RE_REPORTS.finditer(sent):
+    for m in _RE_REPORTS.finditer(sent) if any(g in low for g in _REPORT_GATE) else ():
         verb = m.group("verb").lower()
         before = sent[:m.start()]
         if not before.strip() or _PERSONAL_SUBJ.search(before):
@@ -586,6 +598,8 @@ _ANCHOR_PRESS = re.compile(
     r"press release|news release|press statement|pressemitteilung|communiqué|"
     r"^(?:the\s+|a\s+|an\s+|its\s+|their\s+|[\w-]+['’]s?\s+)?(?:official\s+|formal\s+|"
     r"short\s+|brief\s+)?(?:statement|announcement|release|news|press)$", re.I)
+_PRESS_GATE = ("press", "news", "release", "statement", "announce", "media", "communiqu",
+               "mitteilung", "wire", "investor")
 _NOT_PRESS_HOSTS = ("archive.org", "wikipedia.org", "google.com", "youtube.com", "twitter.com",
                     "x.com", "facebook.com", "instagram.com", "linkedin.com", "amazon.com")
 
@@ -597,6 +611,8 @@ def _press_releases(sent: str, links: list[Link], used: set[str], order: int, of
     wording: bool | None = None
     for ln in links:
         if not ln.href or ln.href in used or ln.end <= ln.start:
+            continue
+        if not any(w in ln.href.lower() or w in ln.text.lower() for w in _PRESS_GATE):
             continue
         try:
             path = urlsplit(ln.href).path

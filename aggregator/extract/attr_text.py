@@ -130,10 +130,10 @@ def clean_space(text: str) -> str:
 
 # --------------------------------------------------------------------------- body guess
 
-_BODY_HINT = re.compile(
-    r"article-body|articlebody|entry-content|post-content|post-body|story-body|article-content|"
-    r"article__body|article-text|story-content|content-body|body-text|main-content|"
-    r"news-content|press-release-body|release-body|rich-text|prose", re.I)
+_BODY_HINTS = ("article-body", "articlebody", "entry-content", "post-content", "post-body",
+               "story-body", "article-content", "article__body", "article-text",
+               "story-content", "content-body", "body-text", "main-content", "news-content",
+               "press-release-body", "release-body", "rich-text", "prose")
 
 
 def _text_len(el: HtmlElement) -> int:
@@ -153,7 +153,9 @@ def guess_body(root: HtmlElement) -> HtmlElement | None:
         if (el.get("class") is None and el.get("id") is None) or tag_of(el) in SKIP_TAGS:
             continue
         names = f"{el.get('class') or ''} {el.get('id') or ''}"
-        if _BODY_HINT.search(names) and not cache.inside(el) and _text_len(el) > 200:
+        low = names.lower()
+        if any(h in low for h in _BODY_HINTS) and not cache.inside(el) and \
+                _text_len(el) > 200:
             return el
     scores: dict[HtmlElement, float] = {}
     for p in root.iter("p"):

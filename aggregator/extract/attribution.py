@@ -186,9 +186,8 @@ def _blockquotes(blocks: list[Block], body: lxml_html.HtmlElement | None
 
 
 _SYNDICATION_XPATH = (
-    "//text()[contains(., 'originally') or contains(., 'republished') or "
-    "contains(., 'reprinted') or contains(., 'first appeared') or contains(., 'Originally') or "
-    "contains(., 'Republished') or contains(., 'Reprinted')]")
+    ".//text()[contains(., 'riginally') or contains(., 'epublished') or "
+    "contains(., 'eprinted') or contains(., 'irst appeared')]")
 _SYNDICATION = re.compile(r"originally (?:published|appeared|ran|posted)|(?:republished|"
                           r"reprinted)\b.{0,40}\b(?:from|by|with)|first appeared", re.I)
 
@@ -199,7 +198,12 @@ def _syndication_notes(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement 
     out: list[Block] = []
     seen: set[lxml_html.HtmlElement] = set()
     cache = ClutterCache()
-    for node in root.xpath(_SYNDICATION_XPATH):
+    scope = root
+    if body is not None:  # the note sits next to the body: look two levels up, not everywhere
+        up = body.getparent()
+        scope = up.getparent() if up is not None and up.getparent() is not None else (
+            up if up is not None else root)
+    for node in scope.xpath(_SYNDICATION_XPATH):
         el = node.getparent()
         while el is not None and tag_of(el) not in ("p", "div", "section", "aside", "footer",
                                                      "li", "article", "body"):
