@@ -407,7 +407,7 @@ def _attribute_as(head: str, known: list[Speaker]) -> Speaker | None:
 _LEAD_WORDS = _words("""and but so then later earlier now also yet still in on at as when
 while after before since because though although meanwhile however speaking talking writing
 yesterday today accordingly ah oh well yes no finally instead indeed perhaps maybe here there
-thus hence again""")
+thus hence again afterwards afterward next""")
 
 
 def _trim_lead(who: str) -> str:

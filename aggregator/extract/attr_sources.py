@@ -452,8 +452,8 @@ def _sentence_sources(sent: str, links: list[Link], persons: set[str],
         if not all(t[0].isupper() or t.lower() in ("of", "the", "and", "&", "de", "für")
                    for t in toks):
             continue
-        if sent[:m.start()].strip():
-            continue  # only a line that starts with the bracket: "[Digital Camera World]"
+        if sent[:m.start()].strip() or sent[m.end():].strip(" .)"):
+            continue  # only a line that is the bracket alone: "[Digital Camera World]"
         ln = next((x for x in links if x.start >= m.start() and x.end <= m.end()), None)
         add(tidy_name(ln.text if ln else inner), ln, "credit", m.start(), (m.start(), m.end()))
 
@@ -598,6 +598,9 @@ _ANCHOR_PRESS = re.compile(
     r"press release|news release|press statement|pressemitteilung|communiqué|"
     r"^(?:the\s+|a\s+|an\s+|its\s+|their\s+|[\w-]+['’]s?\s+)?(?:official\s+|formal\s+|"
     r"short\s+|brief\s+)?(?:statement|announcement|release|news|press)$", re.I)
+_LISTING_ANCHORS = frozenset({"press releases", "press", "news", "media", "newsroom",
+                              "press room", "pressroom", "all press releases", "news releases",
+                              "pressemitteilungen", "presse", "communiqués"})
 _PRESS_GATE = ("press", "news", "release", "statement", "announce", "media", "communiqu",
                "mitteilung", "wire", "investor")
 _NOT_PRESS_HOSTS = ("archive.org", "wikipedia.org", "google.com", "youtube.com", "twitter.com",
@@ -621,6 +624,8 @@ def _press_releases(sent: str, links: list[Link], used: set[str], order: int, of
         host = host_of(ln.href)
         if host.endswith(_OUTLET_HOSTS) or host.endswith(_NOT_PRESS_HOSTS):
             continue
+        if ln.text.casefold().strip() in _LISTING_ANCHORS:
+            continue  # "Press releases" in a menu or category line is a listing, not a release
         anchor = bool(_ANCHOR_PRESS.search(ln.text))
         strong = bool(_PRESS_URL.search(path)) or host.endswith(_PRESS_HOSTS)
         if strong:
