@@ -226,3 +226,13 @@ def test_odd_documents_never_raise(html: str) -> None:
         return
     assert isinstance(find_attributions(root, None, URL, []), tuple)
     assert isinstance(find_attributions(root, root, URL, ["A B"]), tuple)
+
+
+def test_pronoun_refers_to_the_last_person_named() -> None:
+    got = run("<p>Canon will raise prices in April, the company said on Monday.</p>"
+              "<p>“Prices follow costs,” said Jun Ito, a Canon spokesperson. “We expect more,”"
+              " he said.</p>"
+              "<p>Mariko Sato, an analyst at Mizuho, disagreed. “Demand is weak,” she said.</p>")
+    assert [(q.name, q.text) for q in rows(got, "quote")] == [
+        ("Jun Ito", "Prices follow costs"), ("Jun Ito", "We expect more"),
+        ("Mariko Sato", "Demand is weak")]

@@ -169,7 +169,7 @@ def parse_speaker(who: str, role: str | None, known: list[Speaker]) -> Speaker |
             role = None
     low = who.lower()
     if low in ("he", "she", "they", "he also", "she also", "il", "elle", "er", "sie"):
-        return known[-1] if known else Speaker(PRONOUN, None)
+        return Speaker(PRONOUN, None)  # resolved by the caller, who knows the context
     toks = _tokens(who)
     if not toks:
         return None
@@ -353,8 +353,8 @@ def _attribute_before(head: str, known: list[Speaker]) -> Speaker | None:
     for v in reversed(verbs[-2:]):
         vstart = v.start() + off
         after = head[v.end() + off:]
-        if len(after) > 82 or re.search(r"[“”\"„«]", after):
-            continue
+        if len(after) > 82 or re.search(r"[“”\"„«]|[.!?]\s", after + " "):
+            continue  # the verb belongs to an earlier sentence
         if not re.fullmatch(r"[^“”\"„«]*?[,:]?\s*", after):
             continue
         who, role = _who_before(head[:vstart])
@@ -518,6 +518,10 @@ def find_quotes(blocks: list[Block], context: str = "", org: str | None = None) 
                 sp = _attribute_before(text[head_start:q.start], known)
             if sp is None and k == 0 and q.start <= 1 and (carry or intro):
                 sp = carry or intro
+            if sp is not None and sp.name == PRONOUN:
+                sp = _last_person(text[:q.start], known, fullnames)
+            if sp is not None and sp.name not in (PRONOUN, THE_COMPANY):
+                known.append(sp)  # "…," he said, "…" later in the same paragraph
             assigned.append(sp)
             del after
         # unattributed full-sentence quotes take the paragraph's only speaker
@@ -541,12 +545,41 @@ def find_quotes(blocks: list[Block], context: str = "", org: str | None = None) 
                 continue
             if len(qtext.split()) < 2:
                 continue
-            known.append(sp)
+            if not known or known[-1].name != sp.name:
+                known.append(sp)
             found.append(Found("quote", sp.name, None, sp.role, qtext, (block.order, q.start)))
         last = spans[-1]
         carry = assigned[-1] if not last.closed else None
         intro = _intro_speaker(text[last.end:], known) if last.closed else None
     return found
+
+
+def _last_person(before: str, known: list[Speaker], fullnames: list[str]) -> Speaker:
+    """Whom "he"/"she" refers to: the last person named in the paragraph before the quote
+    (a full name, or the surname of one named in the article), else the last speaker."""
+    best: tuple[int, Speaker] | None = None
+    for m in _FULLNAME.finditer(before):
+        toks = m.group(1).split()
+        if toks[0].lower() in _LEAD_WORDS or toks[0].lower() in NOT_NAMES or \
+                any(t.lower() in CORP_WORDS or t.isupper() or re.search(r"['’]s$|\d", t)
+                    for t in toks) or _HONORIFIC.match(m.group(1)):
+            continue
+        best = (m.start(), Speaker(m.group(1), None))
+    surnames = {f.split()[-1]: f for f in fullnames if len(f.split()) in (2, 3) and
+                f.split()[0].lower() not in NOT_NAMES | _LEAD_WORDS and
+                not any(t.lower() in CORP_WORDS or re.search(r"['’]s$|\d", t)
+                        for t in f.split())}
+    for m in re.finditer(r"\b([A-Z][\w'’-]+)\b(?!['’]s)", before):
+        full = surnames.get(m.group(1))
+        if full and full.split()[0] != m.group(1) and (best is None or m.start() > best[0]):
+            best = (m.start(), Speaker(full, None))
+    for k in known:
+        i = before.rfind(k.name.split()[-1])
+        if i >= 0 and (best is None or i > best[0]):
+            best = (i, k)
+    if best is not None:
+        return best[1]
+    return known[-1] if known else Speaker(PRONOUN, None)
 
 
 def _starts_sentence(text: str, pos: int, sents: list[tuple[int, int]]) -> bool:

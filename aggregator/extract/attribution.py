@@ -173,6 +173,8 @@ def _blockquotes(blocks: list[Block], body: lxml_html.HtmlElement | None
             if prev is not None:
                 from aggregator.extract.attr_quotes import _intro_speaker
                 speaker = _intro_speaker(prev.text, known)
+        if speaker is not None and speaker.name.startswith("\x00"):
+            speaker = known[-1] if known else None  # "he said:" before a block quotation
         if speaker is None:
             continue
         qtext = clean_space(text).strip("“”\"„ ")
