@@ -147,8 +147,11 @@ def _check_article(root: HtmlElement, meta: Metadata, body: BodyResult, text: st
 
 
 def _parent_index(el: HtmlElement, url: str, chars: int) -> bool:
+    """The chosen container is one teaser of a list: test the list around it."""
+    teaser = any(_away(a.get("href"), url) for h in el.xpath(".//h2|.//h3|.//h4")
+                 for a in (*h.iter("a"), *h.iterancestors("a")))
     parent = el.getparent()
-    return parent is not None and _looks_like_index(parent, url, chars)
+    return teaser and parent is not None and _looks_like_index(parent, url, chars)
 
 
 def _away(href: str | None, url: str) -> bool:

@@ -65,9 +65,10 @@ class Clutter:
     """Judges elements as clutter (memoized), from tag, role, visibility and class/id words."""
 
     def __init__(self, drop: Iterable[HtmlElement] = (), keep: Iterable[HtmlElement] = (),
-                 page_chars: int = 0):
+                 raw_credit: dict[HtmlElement, float] | None = None):
         self._own: dict[HtmlElement, bool] = {}
-        self.page_chars = page_chars
+        self.raw_credit = raw_credit or {}
+        self.raw_total = max(self.raw_credit.values(), default=0.0)
         self._inside: dict[HtmlElement, bool] = {}
         for el in drop:
             self._own[el] = True
@@ -113,14 +114,10 @@ class Clutter:
 
     def _holds_page(self, el: HtmlElement) -> bool:
         """A layout wrapper whose class merely mentions a sidebar or nav: it holds most of the
-        page's text, with few links, so it cannot be clutter."""
-        if self.page_chars < 500:
+        page's paragraph text, so it cannot be clutter."""
+        if self.raw_total < 200:
             return False
-        chars = _chars(el.text_content())
-        if chars < 0.3 * self.page_chars:
-            return False
-        links = sum(_chars(a.text_content()) for a in el.iter("a"))
-        return links < 0.5 * chars
+        return self.raw_credit.get(el, 0.0) >= 0.5 * self.raw_total
 
     def inside(self, el: HtmlElement) -> bool:
         """Is the element, or any ancestor, clutter?"""
@@ -217,46 +214,47 @@ _PARAS = etree.XPath(
     "strong or em or i]|//section[text()[normalize-space()]]|//article[text()[normalize-space()]]")
 
 
-def good_text(root: HtmlElement, clutter: Clutter
-              ) -> tuple[dict[HtmlElement, float], dict[HtmlElement, float]]:
-    """G for every ancestor of a good paragraph; neutral text (list items, headings) is
-    credited too, under a separate key, so it is neither article nor clutter."""
-    own: dict[HtmlElement, float] = {}
-    neutral: dict[HtmlElement, float] = {}
-    for heading in root.iter("h2", "h3", "h4", "h5", "h6"):
-        neutral[heading] = float(_chars(heading.text_content()))
-        own.setdefault(heading, 0.0)
-    paras = _PARAS(root)
-    for para in paras:
+@dataclass
+class Paragraph:
+    el: HtmlElement
+    weight: float  # article text it brings (0 for neutral text)
+    neutral: float  # neutral characters (short list items, headings)
+
+
+def paragraphs(root: HtmlElement) -> list[Paragraph]:
+    """Every paragraph-like element with its weight; clutter is not judged here."""
+    found: list[Paragraph] = [Paragraph(h, 0.0, float(_chars(h.text_content())))
+                              for h in root.iter("h2", "h3", "h4", "h5", "h6")]
+    for para in _PARAS(root):
         tag = _tag(para)
         if tag in ("div", "section", "article"):
             length = _own_text_len(para)
             if length < MIN_PARAGRAPH:
                 continue
-            weight = float(length)
-        else:
-            if tag in ("td", "li", "blockquote") and para.xpath(".//p|.//table|.//div|.//li"):
-                continue  # a container, its own paragraphs count
-            length = _chars(para.text_content())
-            if length < MIN_PARAGRAPH:
-                continue
-            density = _link_density(para, length)
-            if density > 0.5:
-                continue
-            weight = length * (1 - density) - MIN_PARAGRAPH
-            if tag == "li" and length < 70:
-                weight = NEUTRAL
-        if clutter.inside(para):
+            found.append(Paragraph(para, float(length), 0.0))
             continue
-        if weight == NEUTRAL:
-            neutral[para] = float(length)
-            weight = 0.0
-        own[para] = own.get(para, 0.0) + weight
-    # Credit every ancestor: visit each node once, deepest first, pushing sums upwards.
+        if tag in ("td", "li", "blockquote") and para.xpath(".//p|.//table|.//div|.//li"):
+            continue  # a container, its own paragraphs count
+        length = _chars(para.text_content())
+        if length < MIN_PARAGRAPH:
+            continue
+        density = _link_density(para, length)
+        if density > 0.5:
+            continue
+        if tag == "li" and length < 70:
+            found.append(Paragraph(para, 0.0, float(length)))
+        else:
+            found.append(Paragraph(para, length * (1 - density) - MIN_PARAGRAPH, 0.0))
+    return found
+
+
+def credit_ancestors(paras: Sequence[Paragraph]
+                     ) -> tuple[dict[HtmlElement, float], dict[HtmlElement, float]]:
+    """Article text (G) and neutral text of every ancestor of the paragraphs."""
     depth: dict[HtmlElement, int] = {}
-    for para in own:
+    for para in paras:
         chain = []
-        node = para
+        node = para.el
         while node is not None and node not in depth:
             chain.append(node)
             node = node.getparent()
@@ -266,16 +264,25 @@ def good_text(root: HtmlElement, clutter: Clutter
             depth[item] = base
     credit: dict[HtmlElement, float] = dict.fromkeys(depth, 0.0)
     flat: dict[HtmlElement, float] = dict.fromkeys(depth, 0.0)
-    for para, weight in own.items():
-        credit[para] += weight
-    for el, chars in neutral.items():
-        flat[el] += chars
+    for para in paras:
+        credit[para.el] += para.weight
+        flat[para.el] += para.neutral
+    # Visit each node once, deepest first, pushing sums upwards.
     for node in sorted(depth, key=depth.__getitem__, reverse=True):
         parent = node.getparent()
         if parent is not None:
             credit[parent] += credit[node]
             flat[parent] += flat[node]
     return credit, flat
+
+
+def good_text(root: HtmlElement, clutter: Clutter,
+              paras: Sequence[Paragraph] | None = None
+              ) -> tuple[dict[HtmlElement, float], dict[HtmlElement, float]]:
+    """G and neutral text for every ancestor of a paragraph outside clutter."""
+    if paras is None:
+        paras = paragraphs(root)
+    return credit_ancestors([p for p in paras if not clutter.inside(p.el)])
 
 
 def _script_chars(root: HtmlElement) -> dict[HtmlElement, int]:
@@ -290,8 +297,9 @@ def _script_chars(root: HtmlElement) -> dict[HtmlElement, int]:
     return out
 
 
-def score_candidates(root: HtmlElement, clutter: Clutter) -> dict[HtmlElement, float]:
-    credit, flat = good_text(root, clutter)
+def score_candidates(root: HtmlElement, clutter: Clutter,
+                     paras: Sequence[Paragraph] | None = None) -> dict[HtmlElement, float]:
+    credit, flat = good_text(root, clutter, paras)
     if not credit:
         return {}
     best_g = max(credit.values())
@@ -335,11 +343,12 @@ def _contains(outer: HtmlElement, inner: HtmlElement) -> bool:
 
 
 def choose_body(root: HtmlElement, clutter: Clutter,
-                rule_body: Sequence[HtmlElement] = ()) -> list[HtmlElement]:
+                rule_body: Sequence[HtmlElement] = (),
+                paras: Sequence[Paragraph] | None = None) -> list[HtmlElement]:
     """The element(s) holding the article, in document order."""
     if rule_body:
         return list(rule_body)
-    scores = score_candidates(root, clutter)
+    scores = score_candidates(root, clutter, paras)
     top = _best(scores)
     hinted = _hinted_body(root, clutter)
     if hinted is not None and (top is None or _contains(hinted, top) or (
@@ -581,10 +590,10 @@ def extract_body(root: HtmlElement, base_url: str, *, title: str | None = None,
                  rule_body: Sequence[HtmlElement] = ()) -> BodyResult:
     body_el = root.find("body")
     page = body_el if body_el is not None else root
-    page_chars = _chars(page.text_content()) - sum(
-        _chars(el.text_content()) for el in page.iter(*_NOT_TEXT))
-    clutter = Clutter(drop=drop, keep=rule_body, page_chars=page_chars)
-    containers = choose_body(root, clutter, rule_body)
+    paras = paragraphs(root) if not rule_body else []
+    raw_credit, _ = credit_ancestors(paras)
+    clutter = Clutter(drop=drop, keep=rule_body, raw_credit=raw_credit)
+    containers = choose_body(root, clutter, rule_body, paras)
     blocks = filter_blocks(walk_blocks(containers, clutter, base_url), title)
     if _chars_of(blocks) < FALLBACK_BELOW and not rule_body and containers[0] is not page:
         # The chosen container has almost nothing: read the whole page, clutter skipped.
