@@ -41,7 +41,7 @@ MAX_INTERVAL = 30 * 86400
 
 _SOURCE_KEYS = {
     "name", "title", "kind", "url", "interval", "link_selector", "next_selector",
-    "max_pages", "max_articles", "robots", "enabled",
+    "max_pages", "max_articles", "robots", "enabled", "min_interval", "max_interval",
 }
 _RULE_KEYS = {"match", "body", "drop", "author", "date", "title"}
 _CRAWL_KEYS = {"max_articles", "max_pages"}
@@ -288,6 +288,15 @@ def _parse_source(raw: object, index: int, file: str, defaults: Mapping[str, int
         interval = parse_interval(raw["interval"])
     except ValueError as exc:
         raise fail("interval", str(exc)) from None
+    bounds: dict[str, int] = {}
+    for key in ("min_interval", "max_interval"):
+        if key in raw:
+            try:
+                bounds[key] = parse_interval(raw[key])
+            except ValueError as exc:
+                raise fail(key, str(exc)) from None
+    if bounds.get("min_interval", 0) > bounds.get("max_interval", MAX_INTERVAL):
+        raise fail("min_interval", "must not be longer than max_interval")
     title = raw.get("title", name)
     if not isinstance(title, str) or not title.strip():
         raise fail("title", "expected a non-empty string")
@@ -322,7 +331,7 @@ def _parse_source(raw: object, index: int, file: str, defaults: Mapping[str, int
     return Source(
         name=name, title=title.strip(), kind=kind, url=url, interval=interval,
         link_selector=selectors["link_selector"], next_selector=selectors["next_selector"],
-        robots=flags["robots"], enabled=flags["enabled"], **extra,
+        robots=flags["robots"], enabled=flags["enabled"], **bounds, **extra,
     )
 
 

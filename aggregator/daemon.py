@@ -46,6 +46,7 @@ from aggregator.store.schedule_state import (
     record_run,
     save_schedule,
 )
+from aggregator.watches import close_listeners, make_listeners
 
 Clock = Callable[[], datetime]
 
@@ -138,7 +139,9 @@ class Daemon:
         self.error_cap = error_cap
         self.sources = {s.name: s for s in settings.sources if s.enabled}
         self.fetcher = ObservedFetcher(fetcher, log.fetch if log else None)
-        self.crawler = Crawler(settings, store, self.fetcher, clock=clock)  # type: ignore[arg-type]
+        self.listeners = make_listeners(settings, store)  # the config's watches
+        self.crawler = Crawler(settings, store, self.fetcher, clock=clock,  # type: ignore[arg-type]
+                               listeners=self.listeners)
         self.plan: dict[str, datetime] = {}
         self.intervals: dict[str, float] = {}
         self.stopping = False
@@ -315,6 +318,10 @@ class Daemon:
         return Hints()
 
     # -- stopping --------------------------------------------------------------------------
+    async def close(self, timeout: float = 30.0) -> None:
+        """Deliver what the watches have queued (bounded by ``timeout``)."""
+        await asyncio.to_thread(close_listeners, self.listeners, timeout)
+
     async def shutdown(self, grace: float) -> int:
         """Start nothing new; wait up to ``grace`` seconds for running checks, then cancel
         them. Returns how many were cancelled."""

@@ -41,6 +41,8 @@ class Source:
     max_articles: int = 50  # newest entries fetched per crawl
     robots: bool = True  # check robots.txt before fetching
     enabled: bool = True
+    min_interval: int | None = None  # adaptive schedule bounds (seconds); None: derived
+    max_interval: int | None = None  # from interval by aggregator.schedule.default_limits
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,7 @@ async def serve(daemon: Daemon, *, grace: float = DEFAULT_GRACE,
         daemon.stopping = True
         scheduler.shutdown(wait=False)
         cancelled = await daemon.shutdown(grace)
+        await daemon.close()
         if daemon.log:
             daemon.log.info("stopped", cancelled=cancelled)
         if install_signals:
@@ -141,5 +142,6 @@ async def run_once(daemon: Daemon, *, grace: float = DEFAULT_GRACE,
         stop.cancel()
         return work.result() if not work.cancelled() else []
     finally:
+        await daemon.close()
         if install_signals:
             stopper.remove(loop)

@@ -47,6 +47,7 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["articles"].create_index(["url"], unique=True, if_not_exists=True)
     db["articles"].create_index(["source", "published"], if_not_exists=True)
     db["articles"].create_index(["published"], if_not_exists=True)
+    db["articles"].create_index(["source", "fetched"], if_not_exists=True)
     db["articles"].create_index(["content_hash"], if_not_exists=True)
     # Every URL form an article was seen under (feed link, final URL, canonical URL), so a
     # URL already stored in any form is not fetched again.
