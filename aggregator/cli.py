@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import sys
@@ -105,55 +107,143 @@ def crawl(obj: Context, names: tuple[str, ...]) -> None:
 
 
 # -- search and show ----------------------------------------------------------------------
-FORMATS_SEARCH = click.Choice(["table", "json", "jsonl"])
+FORMATS_SEARCH = click.Choice(["table", "json", "jsonl", "csv", "urls"])
+CSV_COLUMNS = ("id", "published", "source", "title", "canonical_url", "authors", "score",
+               "story_id", "snippet")
 
 
 @cli.command()
 @click.argument("query")
 @click.option("--source", "-s", "sources", multiple=True, metavar="NAME",
               help="Only articles from this source (repeatable).")
-@click.option("--since", metavar="DATE", help="Published on or after DATE (2026-03-01, 7d, 2w).")
+@click.option("--since", metavar="DATE", help="Published on or after DATE (2026-03-01, 7d, 2w, "
+              "yesterday).")
 @click.option("--until", metavar="DATE", help="Published before DATE.")
+@click.option("--author", "authors", multiple=True, metavar="NAME",
+              help="Written by NAME (repeatable: all must match).")
+@click.option("--cites", multiple=True, metavar="NAME",
+              help="Cites the outlet or organisation NAME (a source or press release).")
+@click.option("--quoted", multiple=True, metavar="NAME", help="Quotes the person NAME.")
+@click.option("--lang", metavar="CODE", help="Only articles in this language (en, de, ...).")
+@click.option("--story", type=int, metavar="ID", help="Only articles of this story.")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]),
+              default="relevance", show_default=True)
+@click.option("--all", "every", is_flag=True,
+              help="Every matching article (default: one row per story).")
 @click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--format", "fmt", type=FORMATS_SEARCH, default="table", show_default=True)
 @pass_ctx
 def search(obj: Context, query: str, sources: tuple[str, ...], since: str | None,
-           until: str | None, limit: int, fmt: str) -> None:
-    """Full-text search of stored articles, best matches first (BM25, title weighted)."""
+           until: str | None, authors: tuple[str, ...], cites: tuple[str, ...],
+           quoted: tuple[str, ...], lang: str | None, story: int | None, sort: str,
+           every: bool, limit: int, fmt: str) -> None:
+    """Full-text search of stored articles, best matches first (BM25, title weighted).
+
+    Plain words need no syntax; "quoted phrases", prefix*, AND / OR / NOT and -word work too.
+    """
     from aggregator.crawl import utc_now
     from aggregator.search.dates import parse_when
+    from aggregator.search.query import parse_query
     from aggregator.store.search import SearchFilters
     from aggregator.store.search import search as run_search
 
     now = utc_now()
     filters = SearchFilters(
-        sources=sources, limit=limit,
+        sources=sources, limit=limit, authors=authors, cites=cites, quoted=quoted,
+        language=lang, story_id=story, sort=sort,
         since=parse_when(since, now) if since else None,
         until=parse_when(until, now, end=True) if until else None,
     )
     with obj.store(create=False) as store:
-        hits = run_search(store, query, filters)
+        hits = run_search(store, query, filters, per_story=not every and story is None)
     if fmt == "json":
         click.echo(json.dumps(hits, ensure_ascii=False, indent=2))
     elif fmt == "jsonl":
         for hit in hits:
             click.echo(json.dumps(hit, ensure_ascii=False))
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for hit in hits:
+            writer.writerow(["; ".join(hit[c]) if c == "authors" else hit.get(c)
+                             for c in CSV_COLUMNS])
+        click.echo(out.getvalue(), nl=False)
+    elif fmt == "urls":
+        for hit in hits:
+            click.echo(hit["canonical_url"] or hit["url"])
     else:
-        _print_hits(hits)
+        terms = parse_query(query).terms
+        _print_hits(hits, terms, color=sys.stdout.isatty())
 
 
-def _print_hits(hits: list[dict]) -> None:
+def _highlight(text: str, terms: tuple[str, ...], color: bool) -> str:
+    if not color or not terms:
+        return text
+    from aggregator.search.highlight import spans
+
+    out, last = [], 0
+    for start, end in spans(text, terms):
+        out.append(text[last:start])
+        out.append(click.style(text[start:end], bold=True, fg="yellow"))
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _print_hits(hits: list[dict], terms: tuple[str, ...] = (), color: bool = False) -> None:
     if not hits:
         click.echo("No matches.")
         return
     for hit in hits:
         date = (hit["published"] or "")[:10] or "----------"
         click.echo(click.style(f"[{hit['id']}] ", dim=True)
-                   + click.style(hit["title"], bold=True))
-        click.echo(f"     {date}  {hit['source']}  {hit['canonical_url'] or hit['url']}")
+                   + click.style(_highlight(hit["title"], terms, color), bold=True))
+        line = f"     {date}  {hit['source']}  {hit['canonical_url'] or hit['url']}"
+        more = (hit.get("story_articles") or 1) - 1
+        if more > 0:
+            others = max((hit.get("story_sources") or 1) - 1, 0)
+            line += (f"  (+{more} more from {others or 1} source{'s' * (others > 1)}; "
+                     f"aggregator story {hit['story_id']})")
+        click.echo(line)
         if hit.get("snippet"):
-            click.echo(f"     {hit['snippet']}")
+            click.echo(f"     {_highlight(hit['snippet'], terms, color)}")
         click.echo()
+
+
+@cli.command()
+@click.argument("story_id", type=int, metavar="ID")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_ctx
+def story(obj: Context, story_id: int, fmt: str) -> None:
+    """One story: its articles in time order, with their sources and attributions."""
+    with obj.store(create=False) as store:
+        head = store._one("SELECT * FROM stories WHERE id = ?", (story_id,))
+        if head is None:
+            raise click.ClickException(f"no story with id {story_id}")
+        ids = [r[0] for r in store.conn.execute(
+            "SELECT id FROM articles WHERE story_id = ?"
+            " ORDER BY coalesce(published, fetched), id", (story_id,))]
+        articles = [store.article(i) for i in ids]
+    if fmt == "json":
+        click.echo(json.dumps({**head, "articles": [article_json(a) for a in articles if a]},
+                              ensure_ascii=False, indent=2))
+        return
+    click.echo(click.style(f"Story {story_id}: {head['title']}", bold=True))
+    click.echo(f"First seen {head['first_seen']} from {head['first_source']}; "
+               f"{head['articles']} articles from {head['sources']} sources\n")
+    for a in articles:
+        if a is None:
+            continue
+        date = (a["published"] or a["fetched"] or "")[:16].replace("T", " ")
+        dup = f"  (copy of [{a['duplicate_of']}])" if a.get("duplicate_of") else ""
+        click.echo(f"{date}  [{a['id']}] {a['source']}: {a['title']}{dup}")
+        click.echo(f"{'':18}{a['canonical_url']}")
+        cited = [f"{x.get('role') or x['kind']} {x['name']}" for x in a["attributions"]
+                 if x["kind"] in ("source", "press_release")]
+        if cited:
+            click.echo(f"{'':18}cites: {'; '.join(dict.fromkeys(cited))}")
 
 
 @cli.command()

@@ -242,3 +242,58 @@ jsonl = "{alerts}"
     # a second crawl stores nothing new, so it alerts nothing new
     assert run("--db", str(db), "--config", str(config), "crawl").exit_code == 0
     assert len(alerts.read_text(encoding="utf-8").splitlines()) == len(lines)
+
+
+def expected_with(expected: dict, kind: str, name: str) -> set[str]:
+    """Paths of the crawled pages whose expected attributions have (kind, name)."""
+    kinds = ("source", "press_release") if kind == "source" else (kind,)
+    return {p for p, e in article_pages(expected).items()
+            if any(a["kind"] in kinds and a["name"] == name for a in e["attributions"])}
+
+
+def paths_of(hits: list[dict]) -> set[str]:
+    return {"/" + h["canonical_url"].split("/", 3)[3] for h in hits}
+
+
+@pytest.mark.parametrize("option, kind, name", [
+    ("--quoted", "quote", "Mariko Ishida"),
+    ("--cites", "source", "Tokai Shimbun"),
+    ("--author", "author", "Marcus Hale"),
+])
+def test_search_by_attribution(crawled: dict, expected_pages: dict, option: str, kind: str,
+                               name: str) -> None:
+    want = expected_with(expected_pages, kind, name)
+    assert want
+    result = run("--db", str(crawled["db"]), "search", "*", option, name, "--all",
+                 "--format", "json", "--limit", "100")
+    if result.exit_code != 0:  # "*" alone may be refused: search a word every page has
+        result = run("--db", str(crawled["db"]), "search", "the", option, name, "--all",
+                     "--format", "json", "--limit", "100")
+    got = paths_of(json.loads(result.output))
+    assert got, result.output
+    precision = len(got & want) / len(got)
+    recall = len(got & want) / len(want)
+    assert precision >= 0.9 and recall >= 0.75, (sorted(got), sorted(want))
+
+
+def test_citation_chain_reaches_the_press_release(crawled: dict) -> None:
+    db = str(crawled["db"])
+    conn = sqlite3.connect(db)
+    blog = conn.execute("SELECT id FROM articles WHERE canonical_url LIKE"
+                        " '%/camerablog/%kestrel-k9-first-look%'").fetchone()[0]
+    out = json.loads(run("--db", db, "sources-of", str(blog), "--format", "json").output)
+    origins = out["origins"]
+    urls = dict(conn.execute("SELECT id, canonical_url FROM articles").fetchall())
+    assert any("/pressroom/press/kestrel-k9-launch" in urls[o] for o in origins), out
+    text = run("--db", db, "sources-of", str(blog)).output
+    assert "Earliest stored origin" in text
+
+
+def test_search_formats_agree(crawled: dict) -> None:
+    db = str(crawled["db"])
+    base = ["--db", db, "search", "sensor", "--limit", "10"]
+    as_json = [h["canonical_url"] for h in json.loads(run(*base, "--format", "json").output)]
+    as_urls = run(*base, "--format", "urls").output.split()
+    as_csv = run(*base, "--format", "csv").output.splitlines()[1:]
+    assert as_json and as_json == as_urls
+    assert len(as_csv) == len(as_json)

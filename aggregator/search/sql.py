@@ -59,6 +59,9 @@ class SearchFilters:
     until: datetime | str | None = None  # published < until
     language: str | None = None
     story_id: int | None = None
+    authors: tuple[str, ...] = ()  # written by (byline attributions)
+    cites: tuple[str, ...] = ()  # cites this outlet / organisation (source, press_release)
+    quoted: tuple[str, ...] = ()  # quotes this person
     sort: str = "relevance"
     limit: int = 20
     offset: int = 0
@@ -94,6 +97,19 @@ def _where(filters: SearchFilters, params: dict[str, Any]) -> list[str]:
     if filters.story_id is not None:
         params["story"] = filters.story_id
         where.append("a.story_id = :story")
+    for label, kinds, names in (("au", "'author'", filters.authors),
+                                ("ci", "'source', 'press_release'", filters.cites),
+                                ("qu", "'quote'", filters.quoted)):
+        for i, name in enumerate(names):
+            # A name matches as a whole word sequence, case-insensitively ("Leica" finds
+            # "Leica Camera", not "Leicas").
+            key = f"{label}{i}"
+            params[key] = name.strip()
+            where.append(
+                f"a.id IN (SELECT article_id FROM attributions WHERE kind IN ({kinds})"
+                f" AND (name = :{key} COLLATE NOCASE OR name LIKE :{key} || ' %'"
+                f" OR name LIKE '% ' || :{key} OR name LIKE '% ' || :{key} || ' %'))"
+            )
     return where
 
 

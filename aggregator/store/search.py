@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 
 from aggregator.errors import QueryError
 from aggregator.search.highlight import spans
@@ -22,9 +23,37 @@ __all__ = ["SearchFilters", "search", "snippet"]
 SNIPPET_CHARS = 180
 
 
-def search(store: Store, query: str, filters: SearchFilters | None = None) -> list[dict]:
-    """Articles matching ``query``, best first, as JSON-ready dicts with snippet and score."""
+def search(store: Store, query: str, filters: SearchFilters | None = None, *,
+           per_story: bool = False) -> list[dict]:
+    """Articles matching ``query``, best first, as JSON-ready dicts with snippet and score.
+
+    ``per_story``: one row per story (its best-matching article), with ``story_articles``
+    and ``story_sources`` telling how much more coverage the story has.
+    """
     filters = filters or SearchFilters()
+    if not per_story:
+        return _search(store, query, filters)
+    want = filters.limit
+    hits = _search(store, query, replace(filters, limit=max(want * 5, 50)))
+    out: list[dict] = []
+    seen: set[int] = set()
+    for hit in hits:
+        story = hit.get("story_id")
+        if story is not None:
+            if story in seen:
+                continue
+            seen.add(story)
+            row = store.conn.execute("SELECT articles, sources FROM stories WHERE id = ?",
+                                     (story,)).fetchone()
+            if row:
+                hit["story_articles"], hit["story_sources"] = int(row[0]), int(row[1])
+        out.append(hit)
+        if len(out) == want:
+            break
+    return out
+
+
+def _search(store: Store, query: str, filters: SearchFilters) -> list[dict]:
     parsed = parse_query(query)
     try:
         sql, params = probe_sql(parsed)
@@ -42,6 +71,7 @@ def search(store: Store, query: str, filters: SearchFilters | None = None) -> li
         if row is None:
             continue
         item = store._article_dict(row, full=False)
+        item["story_id"] = row["story_id"]
         item["snippet"] = snippet(row["text"] or "", parsed.terms)
         item["score"] = round(-float(score), 4) if score is not None else None
         hits.append(item)
