@@ -134,3 +134,19 @@ def test_registrable_site() -> None:
     assert registrable_site("https://a.b.example.com/x") == "example.com"
     assert registrable_site("https://a.example.co.jp/x") == "example.co.jp"
     assert registrable_site("http://127.0.0.1:8000/wire/a") == "127.0.0.1:8000/wire"
+
+
+def test_total_and_idempotent_on_junk() -> None:
+    """Never raises, and a canonical form is its own canonical form, even for junk."""
+    import random
+
+    rnd = random.Random(1)
+    parts = ["http://", "https://", "HTTP://", "ftp://", "//", "a.b", "www.", "m.", "[::1]",
+             ":80", ":99999", ":x", "/", "/amp", "?", "&", "=", "#", "%", "%2", "%zz", "%41",
+             "..", ".", "é", "ü", "\x00", " ", "utm_source=1", "amp=1", "a=b", "xn--", "-",
+             ".com", "127.0.0.1", "@", "user:pw@"]
+    for _ in range(3000):
+        url = "".join(rnd.choice(parts) for _ in range(rnd.randint(1, 8)))
+        form = canonical_url(url)
+        assert canonical_url(form) == form, url
+        choose_canonical(url, url[::-1])

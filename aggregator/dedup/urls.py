@@ -144,7 +144,7 @@ def _normalise_component(text: str, safe: frozenset[str]) -> str:
 
 
 def _ascii_host(host: str) -> str:
-    host = host.strip().rstrip(".").lower()
+    host = host.strip().rstrip(".").strip().lower()
     if not host or host.isascii():
         return host
     try:
@@ -153,7 +153,7 @@ def _ascii_host(host: str) -> str:
         try:
             return host.encode("idna").decode("ascii")
         except UnicodeError:
-            return _normalise_component(host, frozenset())
+            return _normalise_component(host, frozenset()).lower()
 
 
 def _is_ip(host: str) -> bool:
@@ -255,7 +255,10 @@ def canonical_url(url: str, *, tracking_params: Sequence[str] = DEFAULT_TRACKING
         # Not a web address we normalise; only the scheme's case and the fragment change.
         if not scheme:
             return text
-        return urlunsplit((scheme, parts.netloc, parts.path, parts.query, ""))
+        head, sep, rest = text.partition(":")
+        if head.lower() == scheme:
+            return (scheme + sep + rest.split("#", 1)[0]).rstrip()
+        return text.split("#", 1)[0].rstrip()
     amp = _from_amp_cache(parts)
     if amp is not None:
         parts = amp
