@@ -95,6 +95,8 @@ class Clutter:
             return not (tag == "footer" and parent is not None and parent.tag == "blockquote")
         if tag in ("body", "html", "main"):
             return False
+        if tag == "form":  # clutter, unless the whole page is one form (ASP.NET)
+            return not self._holds_page(el)
         if el.get("hidden") is not None or el.get("aria-hidden") == "true":
             return True
         style = el.get("style")

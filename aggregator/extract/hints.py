@@ -6,7 +6,7 @@ import re
 
 #: Elements never part of an article body (their whole subtree is skipped).
 SKIP_TAGS = frozenset({
-    "script", "style", "noscript", "template", "nav", "aside", "footer", "form", "button",
+    "script", "style", "noscript", "template", "nav", "aside", "footer", "button",
     "select", "option", "textarea", "input", "iframe", "svg", "canvas", "object", "embed",
     "video", "audio", "map", "dialog", "menu", "label", "head", "title", "meta", "link",
     "figcaption",
