@@ -538,10 +538,20 @@ def filter_blocks(blocks: list[Block], title: str | None) -> list[Block]:
                 density > 0.3):
             continue
         out.append(block)
-    # Trailing headings with nothing after them ("Related", "More from ...") are furniture.
-    while out and out[-1].kind.startswith("h"):
+    # Trailing headings and short link-free labels ("Related", "Weitere Informationen",
+    # "Mehr Themen:") after the last real paragraph are furniture; a short cited-source line
+    # ("Source: <a>X</a>", "H/T X") stays.
+    while out and (out[-1].kind.startswith("h") or (
+            out[-1].kind == "p" and len(out[-1].text) < TRAILING_LABEL and (
+                not out[-1].link_chars and not hints.CITED_LINE.match(out[-1].text)
+                and not out[-1].text.rstrip().endswith(_SENTENCE_END)))):
         out.pop()
     return out
+
+
+_SENTENCE_END = (".", "!", "?", '"', "”", "“", "»", ")")
+#: Trailing lines shorter than this without a link are labels, not article text.
+TRAILING_LABEL = 40
 
 
 def _dense(block: Block) -> bool:

@@ -75,6 +75,10 @@ LINK_LINE_PREFIX = re.compile(
     r"mehr zum thema|lesen sie auch|auch interessant|weiterlesen|lire aussi|à lire aussi)\b",
     re.I)
 
+#: Short lines that name where a story came from; kept even at the end of the body.
+CITED_LINE = re.compile(r"^\W*(?:source|sources|via|h/t|hat tip|quelle|quellen|"
+                        r"mit material von|with reporting by|additional reporting)\b", re.I)
+
 #: Short lines that are typical furniture even inside the article container.
 FURNITURE_TEXT = re.compile(
     r"^(share( this)?( article| story| post)?|tweet|email|print|advertisement|anzeige|"
