@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from aggregator.dedup import DedupSettings
 from aggregator.dedup.urls import DEFAULT_TRACKING_PARAMS
 from aggregator.errors import ConfigError
 from aggregator.fetch import FetchSettings
@@ -45,7 +46,6 @@ _SOURCE_KEYS = {
 }
 _RULE_KEYS = {"match", "body", "drop", "author", "date", "title"}
 _CRAWL_KEYS = {"max_articles", "max_pages"}
-_DEDUP_KEYS = {"tracking_params"}
 _TOP_KEYS = {"fetch", "crawl", "dedup", "sources", "rules", "watches"}
 
 
@@ -59,6 +59,7 @@ class Settings:
     rules: tuple[SiteRule, ...] = ()
     tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
     watches: tuple[Watch, ...] = ()
+    dedup: DedupSettings = field(default_factory=DedupSettings)
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -180,14 +181,16 @@ def parse_config(
     if not isinstance(raw_rules, list):
         raise ConfigError("expected [[rules]] entries", file=file, field="rules")
     rules = tuple(_parse_rule(r, i, file, variables) for i, r in enumerate(raw_rules))
-    dedup = data.get("dedup", {})
-    if not isinstance(dedup, dict):
+    dedup_raw = data.get("dedup", {})
+    if not isinstance(dedup_raw, dict):
         raise ConfigError("expected a table", file=file, field="dedup")
-    _unknown(dedup, _DEDUP_KEYS, file=file, where="[dedup]")
-    tracking = dedup.get("tracking_params", list(DEFAULT_TRACKING_PARAMS))
+    tracking = dedup_raw.get("tracking_params", list(DEFAULT_TRACKING_PARAMS))
     if not isinstance(tracking, list) or not all(isinstance(t, str) and t for t in tracking):
         raise ConfigError("expected a list of parameter names (a trailing * matches a prefix)",
                           file=file, field="dedup.tracking_params")
+    dedup = _parse_table_for(DedupSettings, {k: v for k, v in dedup_raw.items()
+                                             if k != "tracking_params"}, file, "dedup",
+                             extra_keys={"tracking_params"})
     from aggregator.watches import parse_watches
 
     raw_watches = data.get("watches", [])
@@ -196,7 +199,7 @@ def parse_config(
     base_dir = Path(file).parent if file != "<config>" else None
     watches = parse_watches(raw_watches, file, base_dir=base_dir)
     return Settings(path=file, sources=tuple(sources), fetch=fetch, rules=rules,
-                    tracking_params=tuple(tracking), watches=watches)
+                    tracking_params=tuple(tracking), watches=watches, dedup=dedup)
 
 
 def _unknown(table: Mapping[str, Any], allowed: set[str], *, file: str, where: str,
@@ -216,22 +219,27 @@ def _positive_int(value: object, file: str, source: str | None, name: str) -> in
 
 
 def _parse_fetch(raw: object, file: str) -> FetchSettings:
+    return _parse_table_for(FetchSettings, raw, file, "fetch")
+
+
+def _parse_table_for(kind: Any, raw: object, file: str, table: str, *,
+                     extra_keys: set[str] = frozenset()) -> Any:  # type: ignore[assignment]
+    """A settings dataclass from a TOML table: known keys only, each of its default's type."""
     if not isinstance(raw, dict):
-        raise ConfigError("expected a table", file=file, field="fetch")
-    fields = {f.name: f for f in dataclasses.fields(FetchSettings)}
-    defaults = FetchSettings()
+        raise ConfigError("expected a table", file=file, field=table)
+    fields = {f.name for f in dataclasses.fields(kind)}
+    defaults = kind()
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in fields:
-            hint = ", ".join(sorted(fields))
-            raise ConfigError(f"unknown key in [fetch] (allowed: {hint})", file=file,
-                              field=f"fetch.{key}")
-        default = getattr(defaults, key)
-        values[key] = _coerce_like(default, value, file, f"fetch.{key}")
+            hint = ", ".join(sorted(fields | extra_keys))
+            raise ConfigError(f"unknown key in [{table}] (allowed: {hint})", file=file,
+                              field=f"{table}.{key}")
+        values[key] = _coerce_like(getattr(defaults, key), value, file, f"{table}.{key}")
     try:
-        return FetchSettings(**values)
+        return kind(**values)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(str(exc), file=file, field="fetch") from None
+        raise ConfigError(str(exc), file=file, field=table) from None
 
 
 def _coerce_like(default: object, value: object, file: str, name: str) -> object:

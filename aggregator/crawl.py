@@ -199,7 +199,7 @@ class Crawler:
             result = self.store.save_article(
                 article, source=source.name, canonical_url=canonical,
                 aliases=[entry.url, entry_canonical, page.final_url, final],
-                fetched=self.clock(), entry=entry,
+                fetched=self.clock(), entry=entry, dedup=self.settings.dedup,
             )
         except AggregatorError as exc:
             self._record(report, entry.url, exc)

@@ -42,27 +42,20 @@ sys.path.insert(0, str(ROOT))
 from aggregator.dedup.fingerprint import (  # noqa: E402
     DEFAULT_SETTINGS,
     DedupSettings,
-    DuplicateCandidate,
-    DuplicateDecision,
-    Signature,
-    band_keys,
-    find_duplicate,
 )
 from aggregator.dedup.stories import (  # noqa: E402
-    StoryCandidate,
-    assign_story,
-    entity_keys,
     features_of,
 )
 from aggregator.dedup.urls import canonical_url  # noqa: E402
 from aggregator.models import Attribution  # noqa: E402
+from aggregator.store.dedup import Deduplicator  # noqa: E402
 
 FIXTURES = ROOT / "fixtures" / "dedup" / "articles.jsonl"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id INTEGER PRIMARY KEY, canonical_url TEXT NOT NULL UNIQUE, source TEXT, title TEXT,
-    published TEXT, content_hash TEXT, signature BLOB, duplicate_of INTEGER,
+    published TEXT, fetched TEXT, content_hash TEXT, signature BLOB, duplicate_of INTEGER,
     similarity REAL, story_id INTEGER);
 CREATE TABLE IF NOT EXISTS url_aliases (url TEXT PRIMARY KEY, article_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS stories (
@@ -123,6 +116,7 @@ class DedupIndex:
         conn.executescript(SCHEMA)
         conn.executescript(INDEXES)
         self._depth = 0
+        self.dedup = Deduplicator(conn, settings, iso=iso)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -155,112 +149,20 @@ class DedupIndex:
             return Stored(row[0], row[1], row[2], row[3], False)
         feats = features_of(item.title, item.text, item.published, item.attributions,
                             url=canon, settings=settings)
-        keys = band_keys(feats.signature, settings)
-        cands: dict[int, DuplicateCandidate] = {}
-        ids = [r[0] for r in conn.execute(
-            "SELECT id FROM articles WHERE content_hash = ? LIMIT 5", (feats.content_hash,))]
-        if keys:
-            marks = ",".join("?" * len(keys))
-            ids += [r[0] for r in conn.execute(
-                f"SELECT DISTINCT article_id FROM dedup_bands WHERE band_key IN ({marks}) "
-                f"LIMIT {settings.max_band_candidates}", keys)]
-        if ids:
-            marks = ",".join("?" * len(ids))
-            for aid, sig, chash, dup in conn.execute(
-                    f"SELECT id, signature, content_hash, duplicate_of FROM articles "
-                    f"WHERE id IN ({marks})", ids):
-                cands[aid] = DuplicateCandidate(aid, Signature.from_bytes(sig), chash, dup)
-        dup = find_duplicate(feats.signature, feats.content_hash, cands.values(), settings)
-        published = iso(item.published)
-        story_id: int | None = None
-        if dup is not None:
-            story_id = conn.execute("SELECT story_id FROM articles WHERE id = ?",
-                                    (dup.duplicate_of,)).fetchone()[0]
-        skeys = entity_keys(feats)
-        if story_id is None and skeys:
-            window = timedelta(days=settings.window_days)
-            # Per key, the newest max_key_stories stories in the window: a hot key (a brand)
-            # cannot crowd out the rarer ones (a model code, a press release).
-            low, high = iso(item.published - window), iso(item.published + window)
-            one = ("SELECT * FROM (SELECT story_id, key FROM story_keys WHERE key = ? AND "
-                   "seen BETWEEN ? AND ? ORDER BY seen DESC LIMIT ?)")
-            params: list[object] = []
-            for key in skeys:
-                params += [key, low, high, settings.max_key_stories]
-            weights: dict[int, int] = defaultdict(int)
-            for sid, key in conn.execute(" UNION ALL ".join([one] * len(skeys)), params):
-                weights[sid] += 1 if key[0] == "e" else 3
-            top = sorted(weights, key=lambda sid: (-weights[sid], sid))
-            top = top[:self.max_candidate_stories]
-            if top:
-                decision = assign_story(feats, self._candidates(top), settings)
-                story_id = decision.story_id
-                if dup is None and decision.duplicate_of is not None:
-                    # a near-duplicate the band keys missed, found among the story's articles
-                    dup = DuplicateDecision(decision.duplicate_of, decision.similarity or 0.0,
-                                            False)
         with self.batch():
+            verdict = self.dedup.lookup(feats, item.published)
             cur = conn.execute(
-                "INSERT INTO articles (canonical_url, source, title, published, content_hash,"
-                " signature, duplicate_of, similarity, story_id) VALUES (?,?,?,?,?,?,?,?,?)",
-                (canon, item.source, item.title, published, feats.content_hash,
-                 feats.signature.to_bytes(), dup.duplicate_of if dup else None,
-                 dup.similarity if dup else None, story_id))
+                "INSERT INTO articles (canonical_url, source, title, published)"
+                " VALUES (?, ?, ?, ?)", (canon, item.source, item.title, iso(item.published)))
             aid = cur.lastrowid
             assert aid is not None
             conn.executemany("INSERT OR IGNORE INTO url_aliases VALUES (?, ?)",
                              [(item.url, aid), (canon, aid)])
-            if dup is None or not dup.exact:
-                conn.executemany("INSERT INTO dedup_bands VALUES (?, ?)",
-                                 [(k, aid) for k in keys])
-            if story_id is None:
-                story_id = conn.execute(
-                    "INSERT INTO stories (title, first_seen, first_source, first_article,"
-                    " articles, sources, updated) VALUES (?,?,?,?,1,1,?)",
-                    (item.title, published, item.source, aid, published)).lastrowid
-                conn.execute("UPDATE articles SET story_id = ? WHERE id = ?", (story_id, aid))
-                seen = published
-            else:
-                conn.execute(
-                    "UPDATE stories SET articles = articles + 1, updated = max(updated, ?),"
-                    " first_source = CASE WHEN ? < first_seen THEN ? ELSE first_source END,"
-                    " first_article = CASE WHEN ? < first_seen THEN ? ELSE first_article END,"
-                    " first_seen = min(first_seen, ?),"
-                    " sources = (SELECT COUNT(DISTINCT source) FROM articles"
-                    "            WHERE story_id = ?) WHERE id = ?",
-                    (published, published, item.source, published, aid, published,
-                     story_id, story_id))
-                seen = conn.execute("SELECT first_seen FROM stories WHERE id = ?",
-                                    (story_id,)).fetchone()[0]
-            conn.executemany("INSERT OR IGNORE INTO story_keys VALUES (?, ?, ?)",
-                             [(k, story_id, seen) for k in skeys])
-        assert story_id is not None
-        return Stored(aid, dup.duplicate_of if dup else None, dup.similarity if dup else None,
-                      story_id, True)
-
-    def _candidates(self, story_ids: Sequence[int]) -> list[StoryCandidate]:
-        marks = ",".join("?" * len(story_ids))
-        keys: dict[int, set[str]] = defaultdict(set)
-        for sid, key in self.conn.execute(
-                f"SELECT story_id, key FROM story_keys WHERE story_id IN ({marks})", story_ids):
-            keys[sid].add(key)
-        titles: dict[int, list[str]] = defaultdict(list)
-        sigs: dict[int, list[Signature]] = defaultdict(list)
-        ids: dict[int, list[int]] = defaultdict(list)
-        for aid, sid, title, sig in self.conn.execute(
-                f"SELECT id, story_id, title, signature FROM articles "
-                f"WHERE story_id IN ({marks}) AND duplicate_of IS NULL ORDER BY id DESC LIMIT ?",
-                [*story_ids, self.max_story_articles * len(story_ids)]):
-            if len(titles[sid]) < self.max_story_articles:
-                titles[sid].append(title)
-                sigs[sid].append(Signature.from_bytes(sig))
-                ids[sid].append(aid)
-        first = dict(self.conn.execute(
-            f"SELECT id, first_seen FROM stories WHERE id IN ({marks})", story_ids).fetchall())
-        return [StoryCandidate(sid, frozenset(keys[sid]), tuple(titles[sid]),
-                               datetime.fromisoformat(first[sid]), tuple(sigs[sid]),
-                               tuple(ids[sid]))
-                for sid in story_ids]
+            story_id = self.dedup.record(verdict, article_id=aid, feats=feats, title=item.title,
+                                         source=item.source, published=item.published)
+            dup_of, sim = conn.execute("SELECT duplicate_of, similarity FROM articles"
+                                       " WHERE id = ?", (aid,)).fetchone()
+        return Stored(aid, dup_of, sim, story_id, True)
 
 
 # -- quality ---------------------------------------------------------------------------------

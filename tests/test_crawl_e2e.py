@@ -297,3 +297,45 @@ def test_search_formats_agree(crawled: dict) -> None:
     as_csv = run(*base, "--format", "csv").output.splitlines()[1:]
     assert as_json and as_json == as_urls
     assert len(as_csv) == len(as_json)
+
+
+def test_duplicates_and_stories(crawled: dict, fixture_site: FixtureServer) -> None:
+    db = str(crawled["db"])
+    conn = sqlite3.connect(db)
+
+    def article_for(path: str) -> tuple:
+        row = conn.execute(
+            "SELECT a.id, a.duplicate_of, a.story_id FROM url_aliases u JOIN articles a"
+            " ON a.id = u.article_id WHERE u.url LIKE ?", (f"%{path}%",)).fetchone()
+        assert row, path
+        return row
+
+    # The exact republication is stored once: its URL (with tracking parameters, from the
+    # feed) is an alias of the magazine article.
+    magazine = article_for("/magazine/2026/03/kestrel-k9-announced.html")
+    wire = article_for("/wire/2026/03/kestrel-k9-announced-61mp-stacked-sensor.html")
+    assert wire[0] == magazine[0]
+    assert conn.execute("SELECT count(*) FROM url_aliases WHERE url LIKE '%utm_source=rss%'"
+                        ).fetchone()[0] >= 1
+    # The lightly rewritten copy keeps its row, marked as a copy of the blog post.
+    blog = article_for("/camerablog/2026/05/aurel-lumen-35mm-f12-announced.html")
+    rewrite = article_for("/wire/2026/05/aurel-unveils-lumen-35mm-f12.html")
+    assert rewrite[0] != blog[0] and rewrite[1] == blog[0] and rewrite[2] == blog[2]
+    # One event covered by the press room, the magazine and the blog is one story; the
+    # NX-70 leak and its announcement months later are different stories.
+    launch = article_for("/pressroom/press/kestrel-k9-launch.html")
+    assert launch[2] == magazine[2]
+    leak = article_for("/camerablog/2026/")  # any blog post, for the query below
+    assert leak
+    stories = dict(conn.execute("SELECT id, first_source FROM stories").fetchall())
+    assert stories[magazine[2]] == "kestrel-press"  # who reported first
+    # search shows one row per story, `story` lists its articles in time order
+    hits = json.loads(run("--db", db, "search", "K9 61MP", "--format", "json").output)
+    assert len({h["story_id"] for h in hits}) == len(hits)
+    shown = run("--db", db, "story", str(magazine[2]))
+    assert shown.exit_code == 0 and "kestrel-press" in shown.output
+    # re-crawling changes no story assignment
+    before = conn.execute("SELECT id, story_id, duplicate_of FROM articles ORDER BY id").fetchall()
+    assert run("--db", db, "--config", str(crawled["config"]), "crawl").exit_code == 0
+    after = conn.execute("SELECT id, story_id, duplicate_of FROM articles ORDER BY id").fetchall()
+    assert after == before

@@ -11,33 +11,30 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
+from aggregator.dedup import DEFAULT_SETTINGS as DEFAULT_DEDUP
+from aggregator.dedup import DedupSettings, features_of
 from aggregator.errors import StoreError
 from aggregator.models import Article, Entry, Source
 from aggregator.search.normalize import index_text
+from aggregator.store.dedup import Deduplicator
 from aggregator.store.schema import migrate
+from aggregator.store.timefmt import iso
 
 BUSY_TIMEOUT_MS = 30_000
-
-
-def iso(value: datetime | None) -> str | None:
-    """A datetime as ISO 8601 in UTC (sortable as text); naive values are taken as UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
 class SaveResult:
     article_id: int
-    created: bool
+    created: bool  # False: an alias of a stored article (same URL, or an exact copy)
+    duplicate_of: int | None = None
+    story_id: int | None = None
 
 
 class Store:
@@ -182,25 +179,39 @@ class Store:
 
     def save_article(
         self, article: Article, *, source: str, canonical_url: str, aliases: Sequence[str],
-        fetched: datetime, entry: Entry | None = None, content_hash: str | None = None,
+        fetched: datetime, entry: Entry | None = None,
+        dedup: DedupSettings | None = None,
     ) -> SaveResult:
-        """Insert an article with its aliases, attributions and index row, in one transaction.
+        """Store an article with its aliases, attributions, index row, duplicate and story
+        verdicts, in one transaction.
 
-        If an article with the same canonical URL exists, only the new aliases are added.
+        If the canonical URL is stored already, or the body is an exact copy of a stored
+        article, only the new URL aliases are added (``created`` is False).
         """
+        settings = dedup or DEFAULT_DEDUP
+        published = article.published or (entry.published if entry else None) or fetched
+        # The fingerprint is pure and the slow part: compute it before taking the lock.
+        feats = features_of(article.title, article.text, published, article.attributions,
+                            url=canonical_url, settings=settings)
         with self.transaction():
             row = self.conn.execute(
                 "SELECT id FROM articles WHERE canonical_url = ?", (canonical_url,)
             ).fetchone()
             if row:
-                self._add_aliases(int(row[0]), aliases)
+                self._add_aliases(int(row[0]), [canonical_url, *aliases])
                 return SaveResult(int(row[0]), False)
+            dedup_index = Deduplicator(self.conn, settings)
+            verdict = dedup_index.lookup(feats, published)
+            if verdict.duplicate is not None and verdict.duplicate.exact:
+                original = verdict.duplicate.duplicate_of
+                self._add_aliases(original, [article.url, canonical_url, *aliases])
+                return SaveResult(original, False, duplicate_of=original)
             image = article.image
             cur = self.conn.execute(
                 "INSERT INTO articles (url, canonical_url, source, title, authors, published,"
                 " modified, feed_published, fetched, language, summary, text, html, site_name,"
-                " image_url, image_caption, image_credit, section, tags, guid, content_hash)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " image_url, image_caption, image_credit, section, tags, guid)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     article.url, canonical_url, source, article.title,
                     json.dumps(list(article.authors), ensure_ascii=False),
@@ -210,7 +221,7 @@ class Store:
                     image.url if image else None, image.caption if image else None,
                     image.credit if image else None, article.section,
                     json.dumps(list(article.tags), ensure_ascii=False),
-                    entry.guid if entry else None, content_hash,
+                    entry.guid if entry else None,
                 ),
             )
             article_id = int(cur.lastrowid or 0)
@@ -228,7 +239,12 @@ class Store:
                 "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
                 (article_id, index_text(article.title), index_text(article.text)),
             )
-            return SaveResult(article_id, True)
+            story_id = dedup_index.record(verdict, article_id=article_id, feats=feats,
+                                          title=article.title, source=source,
+                                          published=published)
+            dup = verdict.duplicate
+            return SaveResult(article_id, True, duplicate_of=dup.duplicate_of if dup else None,
+                              story_id=story_id)
 
     def _add_aliases(self, article_id: int, urls: Iterable[str]) -> None:
         self.conn.executemany(

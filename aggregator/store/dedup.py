@@ -1,0 +1,186 @@
+"""Duplicates and stories in the database: the SQL around the pure ``aggregator.dedup``.
+
+Per new article, inside the store's write transaction:
+
+1. ``lookup``: duplicate candidates by exact content hash and LSH band keys (a fixed number of
+   indexed probes), ``find_duplicate``; the story of the original, or candidate stories by
+   entity / model / press-release keys inside the time window, ``assign_story``.
+2. ``record``: the article's dedup columns, its band keys (not for exact copies), a new or
+   updated ``stories`` row, its story keys.
+
+The cost does not grow with the number of stored articles: every query is an indexed probe
+with a limit. Re-crawling a stored URL never gets here (the store stops at the URL alias), so
+story assignments do not change.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aggregator.dedup import (
+    DEFAULT_SETTINGS,
+    ArticleFeatures,
+    DedupSettings,
+    DuplicateCandidate,
+    DuplicateDecision,
+    Signature,
+    StoryCandidate,
+    assign_story,
+    band_keys,
+    entity_keys,
+    find_duplicate,
+)
+from aggregator.store.timefmt import iso as store_iso
+
+MAX_CANDIDATE_STORIES = 4
+MAX_STORY_ARTICLES = 6
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What ``lookup`` decided for one incoming article."""
+
+    duplicate: DuplicateDecision | None
+    story_id: int | None  # None: a new story
+    band_keys: tuple[int, ...]
+    story_keys: tuple[str, ...]
+
+
+class Deduplicator:
+    def __init__(self, conn: sqlite3.Connection, settings: DedupSettings = DEFAULT_SETTINGS, *,
+                 iso: Callable[[datetime], str | None] = store_iso) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.iso = iso
+
+    def lookup(self, feats: ArticleFeatures, published: datetime) -> Verdict:
+        conn, settings = self.conn, self.settings
+        keys = tuple(band_keys(feats.signature, settings))
+        ids = [r[0] for r in conn.execute(
+            "SELECT id FROM articles WHERE content_hash = ? LIMIT 5", (feats.content_hash,))]
+        if keys:
+            marks = ",".join("?" * len(keys))
+            ids += [r[0] for r in conn.execute(
+                f"SELECT DISTINCT article_id FROM dedup_bands WHERE band_key IN ({marks})"
+                f" LIMIT {int(settings.max_band_candidates)}", keys)]
+        candidates: dict[int, DuplicateCandidate] = {}
+        if ids:
+            marks = ",".join("?" * len(ids))
+            for aid, sig, chash, dup in conn.execute(
+                    f"SELECT id, signature, content_hash, duplicate_of FROM articles"
+                    f" WHERE id IN ({marks}) AND signature IS NOT NULL", ids):
+                candidates[aid] = DuplicateCandidate(aid, Signature.from_bytes(sig), chash, dup)
+        dup = find_duplicate(feats.signature, feats.content_hash, candidates.values(), settings)
+        story_id: int | None = None
+        if dup is not None:
+            row = conn.execute("SELECT story_id FROM articles WHERE id = ?",
+                               (dup.duplicate_of,)).fetchone()
+            story_id = row[0] if row else None
+        skeys = tuple(entity_keys(feats))
+        if story_id is None and skeys:
+            top = self._candidate_stories(skeys, published)
+            if top:
+                decision = assign_story(feats, self._candidates(top), settings)
+                story_id = decision.story_id
+                if dup is None and decision.duplicate_of is not None:
+                    # a near-duplicate the band keys missed, found among the story's articles
+                    dup = DuplicateDecision(decision.duplicate_of,
+                                            decision.similarity or 0.0, False)
+        return Verdict(dup, story_id, keys, skeys)
+
+    def record(self, verdict: Verdict, *, article_id: int, feats: ArticleFeatures, title: str,
+               source: str, published: datetime) -> int:
+        """Write the verdict for a freshly inserted article row. Returns its story id."""
+        conn = self.conn
+        when = self.iso(published)
+        dup = verdict.duplicate
+        story_id = verdict.story_id
+        if dup is None or not dup.exact:
+            conn.executemany("INSERT INTO dedup_bands (band_key, article_id) VALUES (?, ?)",
+                             [(k, article_id) for k in verdict.band_keys])
+        if story_id is None:
+            story_id = int(conn.execute(
+                "INSERT INTO stories (title, first_seen, first_source, first_article,"
+                " articles, sources, updated) VALUES (?, ?, ?, ?, 1, 1, ?)",
+                (title, when, source, article_id, when)).lastrowid or 0)
+            seen = when
+        else:
+            conn.execute(
+                "UPDATE stories SET articles = articles + 1, updated = max(updated, :t),"
+                " title = CASE WHEN :t < first_seen THEN :title ELSE title END,"
+                " first_source = CASE WHEN :t < first_seen THEN :src ELSE first_source END,"
+                " first_article = CASE WHEN :t < first_seen THEN :aid ELSE first_article END,"
+                " first_seen = min(first_seen, :t),"
+                " sources = (SELECT count(DISTINCT source) FROM articles"
+                "            WHERE story_id = :sid OR id = :aid)"
+                " WHERE id = :sid",
+                {"t": when, "src": source, "aid": article_id, "sid": story_id, "title": title})
+            seen = conn.execute("SELECT first_seen FROM stories WHERE id = ?",
+                                (story_id,)).fetchone()[0]
+        original = dup.duplicate_of if dup else None
+        if dup is not None and not dup.exact and self._published_before(when, original):
+            # Copies arrived out of order: the newcomer is the earliest copy, so it becomes
+            # the original of the group.
+            conn.execute("UPDATE articles SET duplicate_of = ?, similarity = ?"
+                         " WHERE id = ? OR duplicate_of = ?",
+                         (article_id, round(dup.similarity, 4), original, original))
+            original = None
+        conn.execute(
+            "UPDATE articles SET content_hash = ?, signature = ?, duplicate_of = ?,"
+            " similarity = ?, story_id = ? WHERE id = ?",
+            (feats.content_hash, feats.signature.to_bytes(), original,
+             round(dup.similarity, 4) if dup and original else None, story_id, article_id))
+        conn.executemany("INSERT OR IGNORE INTO story_keys (key, story_id, seen) VALUES (?, ?, ?)",
+                         [(k, story_id, seen) for k in verdict.story_keys])
+        return story_id
+
+    def _published_before(self, when: str | None, other_id: int | None) -> bool:
+        if when is None or other_id is None:
+            return False
+        row = self.conn.execute("SELECT coalesce(published, fetched) FROM articles WHERE id = ?",
+                                (other_id,)).fetchone()
+        return bool(row and row[0] and when < row[0])
+
+    # -- candidate stories ---------------------------------------------------------------
+    def _candidate_stories(self, skeys: Sequence[str], published: datetime) -> list[int]:
+        window = timedelta(days=self.settings.window_days)
+        low, high = self.iso(published - window), self.iso(published + window)
+        # Per key, the newest stories in the window: a hot key (a brand) cannot crowd out
+        # the rarer ones (a model code, a press release).
+        one = ("SELECT * FROM (SELECT story_id, key FROM story_keys WHERE key = ? AND"
+               " seen BETWEEN ? AND ? ORDER BY seen DESC LIMIT ?)")
+        params: list[object] = []
+        for key in skeys:
+            params += [key, low, high, self.settings.max_key_stories]
+        weights: dict[int, int] = defaultdict(int)
+        for sid, key in self.conn.execute(" UNION ALL ".join([one] * len(skeys)), params):
+            weights[sid] += 1 if key[0] == "e" else 3
+        return sorted(weights, key=lambda sid: (-weights[sid], sid))[:MAX_CANDIDATE_STORIES]
+
+    def _candidates(self, story_ids: Sequence[int]) -> list[StoryCandidate]:
+        marks = ",".join("?" * len(story_ids))
+        keys: dict[int, set[str]] = defaultdict(set)
+        for sid, key in self.conn.execute(
+                f"SELECT story_id, key FROM story_keys WHERE story_id IN ({marks})", story_ids):
+            keys[sid].add(key)
+        titles: dict[int, list[str]] = defaultdict(list)
+        sigs: dict[int, list[Signature]] = defaultdict(list)
+        ids: dict[int, list[int]] = defaultdict(list)
+        for aid, sid, title, sig in self.conn.execute(
+                f"SELECT id, story_id, title, signature FROM articles WHERE story_id IN ({marks})"
+                " AND duplicate_of IS NULL AND signature IS NOT NULL ORDER BY id DESC LIMIT ?",
+                [*story_ids, MAX_STORY_ARTICLES * len(story_ids)]):
+            if len(titles[sid]) < MAX_STORY_ARTICLES:
+                titles[sid].append(title)
+                sigs[sid].append(Signature.from_bytes(sig))
+                ids[sid].append(aid)
+        first = dict(self.conn.execute(
+            f"SELECT id, first_seen FROM stories WHERE id IN ({marks})", story_ids).fetchall())
+        return [StoryCandidate(sid, frozenset(keys[sid]), tuple(titles[sid]),
+                               datetime.fromisoformat(first[sid]), tuple(sigs[sid]),
+                               tuple(ids[sid]))
+                for sid in story_ids]
