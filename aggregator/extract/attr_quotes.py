@@ -42,10 +42,11 @@ correspondent reporter columnist writer author creator artist member chairperson
 sprecherin gründer gründerin geschäftsführer geschäftsführerin chef leiter leiterin fondateur
 fondatrice directeur directrice président présidente porte-parole""")
 
-_NAME_TOK = r"(?:[A-Z]\.|[A-Z][\w'’-]*(?:\.[A-Za-z][\w'’-]*)*)"
+_ABBR = r"(?:Mr|Mrs|Ms|Dr|Prof|Sen|Rep|Gov|Gen|Lt|Col|Sgt|Capt|St|Jr|Sr|Mme|Messrs)\."
+_NAME_TOK = rf"(?:{_ABBR}|[A-Z]\.|[A-Z][\w'’-]*(?:\.[A-Za-z][\w'’-]*)*)"
 _NAME = rf"{_NAME_TOK}(?:[ \t]+(?:{_NAME_TOK}|de|van|von|da|der|le|la|del|di|du|bin|al)){{0,5}}"
 # a phrase naming a speaker, possibly with title words: "Leica Camera CEO Matthias Harsch"
-_WHO_TOK = r"(?:[A-Z]\.|[A-Za-z][\w'’&-]*(?:\.[A-Za-z][\w'’&-]*)*)"
+_WHO_TOK = rf"(?:{_ABBR}|[A-Z]\.|[A-Za-z][\w'’&-]*(?:\.[A-Za-z][\w'’&-]*)*)"
 _WHO = rf"(?:{_WHO_TOK}(?:[ \t]+{_WHO_TOK}){{0,9}}?)"
 
 _OPEN_CLOSE = {"“": "”", "„": "“", "«": "»", "\"": "\"", "‘": "’", "‹": "›", "»": "«"}
@@ -247,7 +248,10 @@ def _resolve(sp: Speaker, known: list[Speaker]) -> Speaker:
     Warner with the title kept as the role."""
     m = _HONORIFIC.match(sp.name)
     if m:
-        sp = Speaker(m.group("rest"), sp.role or m.group("title"))
+        title = m.group("title")
+        courtesy = title.rstrip(".") in ("Mr", "Mrs", "Ms", "Herr", "Frau", "Monsieur", "Madame",
+                                         "Mme", "Sir", "Dame")
+        sp = Speaker(m.group("rest"), sp.role or (None if courtesy else title))
     if " " not in sp.name:
         for k in reversed(known):
             if k.name.split()[-1] == sp.name and " " in k.name:
@@ -259,6 +263,9 @@ def _resolve(sp: Speaker, known: list[Speaker]) -> Speaker:
     return sp
 
 
+_PLACE_WORDS = _words("""school college university institute center centre council party
+democrat democrats republican republicans committee department ministry house senate congress
+court police army street avenue states city county province republic kingdom union""")
 _BAD_SPEAKER = _words("""i others other some many most few several everyone everybody someone
 somebody nobody people dr mr mrs ms prof sir feel don’t don't it’s it's that’s that's
 there’s there's let’s let's accordingly ah oh well yes no okay ok hey please thanks""")
@@ -271,7 +278,9 @@ def _valid_name(name: str) -> bool:
     toks = name.split()
     if any(t.lower() in ("said", "says", "told") for t in toks):
         return False
-    if re.search(r"--|[’']t\b|^@|\d", name) or toks[0].lower() in _BAD_SPEAKER:
+    if re.search(r"--|[’']t\b|^@|\d|['’]s$", name) or toks[0].lower() in _BAD_SPEAKER:
+        return False
+    if any(t.lower() in _PLACE_WORDS for t in toks):
         return False
     return 1 <= len(toks) <= 5
 
@@ -496,14 +505,14 @@ def find_quotes(blocks: list[Block], context: str = "", org: str | None = None) 
     dominant = _dominant_person(fullnames, context)
     carry: Speaker | None = None  # speaker whose quote runs on into the next paragraph
     intro: Speaker | None = None  # "X said:" at the end of the previous paragraph
+    prev_text = ""
     for block in blocks:
         text = block.text
         spans = quote_spans(text)
         if not spans:
             intro = _intro_speaker(text, known)
-            if block.in_blockquote and intro is None:
-                pass
             carry = None
+            prev_text = text
             continue
         sents = sentences(text)
         assigned: list[Speaker | None] = []
@@ -519,7 +528,7 @@ def find_quotes(blocks: list[Block], context: str = "", org: str | None = None) 
             if sp is None and k == 0 and q.start <= 1 and (carry or intro):
                 sp = carry or intro
             if sp is not None and sp.name == PRONOUN:
-                sp = _last_person(text[:q.start], known, fullnames)
+                sp = _last_person(prev_text[-400:] + "\n" + text[:q.start], known, fullnames)
             if sp is not None and sp.name not in (PRONOUN, THE_COMPANY):
                 known.append(sp)  # "…," he said, "…" later in the same paragraph
             assigned.append(sp)
@@ -548,6 +557,7 @@ def find_quotes(blocks: list[Block], context: str = "", org: str | None = None) 
             if not known or known[-1].name != sp.name:
                 known.append(sp)
             found.append(Found("quote", sp.name, None, sp.role, qtext, (block.order, q.start)))
+        prev_text = text
         last = spans[-1]
         carry = assigned[-1] if not last.closed else None
         intro = _intro_speaker(text[last.end:], known) if last.closed else None
@@ -560,6 +570,9 @@ def _last_person(before: str, known: list[Speaker], fullnames: list[str]) -> Spe
     best: tuple[int, Speaker] | None = None
     for m in _FULLNAME.finditer(before):
         toks = m.group(1).split()
+        if re.search(r"\b(?:a|an|the)\s+$", before[max(0, m.start() - 5):m.start()]) or \
+                not _valid_name(m.group(1)):
+            continue  # "…, a Virginia Democrat" describes someone, it is not a name
         if toks[0].lower() in _LEAD_WORDS or toks[0].lower() in NOT_NAMES or \
                 any(t.lower() in CORP_WORDS or t.isupper() or re.search(r"['’]s$|\d", t)
                     for t in toks) or _HONORIFIC.match(m.group(1)):
