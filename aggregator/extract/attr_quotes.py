@@ -548,7 +548,7 @@ def find_quotes(blocks: list[Block], context: str = "", org: str | None = None) 
                 sp = Speaker(dominant, None) if dominant else None
             if sp is None or not _valid_name(sp.name) or not q.text:
                 continue
-            sp = Speaker(_full_name(sp.name, fullnames), sp.role)
+            sp = _resolve(Speaker(_full_name(sp.name, fullnames), sp.role), [])
             qtext = q.text.strip().rstrip(",")
             if len(qtext.split()) < 3 and not q.closed:
                 continue
@@ -565,33 +565,35 @@ def find_quotes(blocks: list[Block], context: str = "", org: str | None = None) 
 
 
 def _last_person(before: str, known: list[Speaker], fullnames: list[str]) -> Speaker:
-    """Whom "he"/"she" refers to: the last person named in the paragraph before the quote
-    (a full name, or the surname of one named in the article), else the last speaker."""
-    best: tuple[int, Speaker] | None = None
+    """Whom "he"/"she" refers to. Strong candidates are people named with clear marks (a
+    known first name, an appositive role, a speech verb) and earlier speakers; the latest
+    of those wins. Failing that, a full name whose surname recurs; then the last speaker."""
+    strong: tuple[int, Speaker] | None = None
+    weak: tuple[int, Speaker] | None = None
     for m in _FULLNAME.finditer(before):
-        toks = m.group(1).split()
+        name = m.group(1)
+        toks = name.split()
         if re.search(r"\b(?:a|an|the)\s+$", before[max(0, m.start() - 5):m.start()]) or \
-                not _valid_name(m.group(1)):
+                not _valid_name(name):
             continue  # "…, a Virginia Democrat" describes someone, it is not a name
         if toks[0].lower() in _LEAD_WORDS or toks[0].lower() in NOT_NAMES or \
                 any(t.lower() in CORP_WORDS or t.isupper() or re.search(r"['’]s$|\d", t)
-                    for t in toks) or _HONORIFIC.match(m.group(1)):
+                    for t in toks) or _HONORIFIC.match(name):
             continue
-        best = (m.start(), Speaker(m.group(1), None))
-    surnames = {f.split()[-1]: f for f in fullnames if len(f.split()) in (2, 3) and
-                f.split()[0].lower() not in NOT_NAMES | _LEAD_WORDS and
-                not any(t.lower() in CORP_WORDS or re.search(r"['’]s$|\d", t)
-                        for t in f.split())}
-    for m in re.finditer(r"\b([A-Z][\w'’-]+)\b(?!['’]s)", before):
-        full = surnames.get(m.group(1))
-        if full and full.split()[0] != m.group(1) and (best is None or m.start() > best[0]):
-            best = (m.start(), Speaker(full, None))
+        tail = before[m.end():m.end() + 40]
+        if looks_like_person(name) or re.match(r",\s+(?:a|an|the|who)\b", tail) or \
+                re.match(r"\s+(?:said|says|told|added|explained|noted|wrote)\b", tail):
+            strong = (m.start(), Speaker(name, None))
+        elif sum(1 for f in fullnames if f.split()[-1] == toks[-1]) >= 2:
+            weak = (m.start(), Speaker(name, None))
     for k in known:
         i = before.rfind(k.name.split()[-1])
-        if i >= 0 and (best is None or i > best[0]):
-            best = (i, k)
-    if best is not None:
-        return best[1]
+        if i >= 0 and (strong is None or i > strong[0]):
+            strong = (i, k)
+    if strong is not None:
+        return strong[1]
+    if weak is not None:
+        return weak[1]
     return known[-1] if known else Speaker(PRONOUN, None)
 
 
