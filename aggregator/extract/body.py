@@ -359,7 +359,28 @@ def choose_body(root: HtmlElement, clutter: Clutter,
     if top is None:
         body = root.find("body")
         return [body] if body is not None else [root]
-    return [top]
+    lead = _lead_before(top, clutter)
+    return [lead, top] if lead is not None else [top]
+
+
+def _lead_before(top: HtmlElement, clutter: Clutter) -> HtmlElement | None:
+    """A standfirst / lead paragraph just before the body container (same or parent level)."""
+    node: HtmlElement | None = top
+    for _ in range(2):
+        if node is None:
+            return None
+        prev = node.getprevious()
+        steps = 0
+        while prev is not None and steps < 4:
+            steps += 1
+            if isinstance(prev.tag, str) and hints.LEAD.search(_class_id(prev)) and (
+                    not clutter.own(prev)):
+                length = _chars(prev.text_content())
+                if length >= 40 and _link_density(prev, length) < 0.3:
+                    return prev
+            prev = prev.getprevious()
+        node = node.getparent()
+    return None
 
 
 # --------------------------------------------------------------------------- walking

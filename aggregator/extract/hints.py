@@ -75,6 +75,11 @@ LINK_LINE_PREFIX = re.compile(
     r"mehr zum thema|lesen sie auch|auch interessant|weiterlesen|lire aussi|à lire aussi)\b",
     re.I)
 
+#: Class/id words of a lead paragraph (standfirst) kept outside the body container.
+LEAD = re.compile(r"(?:^|[\s_-])(?:lead|lede|intro|standfirst|summary|excerpt|abstract|dek|"
+                  r"deck|subline|subtitle|teaser-?text|article-?lead|vorspann|chapo)(?:$|[\s_-])",
+                  re.I)
+
 #: Short lines that name where a story came from; kept even at the end of the body.
 CITED_LINE = re.compile(r"^\W*(?:source|sources|via|h/t|hat tip|quelle|quellen|"
                         r"mit material von|with reporting by|additional reporting)\b", re.I)
