@@ -12,6 +12,7 @@ from aggregator.extract.attr_text import (
     CORP_WORDS,
     ClutterCache,
     HtmlElement,
+    Order,
     absolute,
     clean_space,
     host_of,
@@ -39,7 +40,7 @@ def _details(**kw: str | None) -> dict[str, str]:
 
 
 def find_embeds(root: HtmlElement, base: str, cache: ClutterCache,
-                order: dict[HtmlElement, int]) -> list[Found]:
+                order: Order) -> list[Found]:
     rows: list[Found] = []
     seen: set[str] = set()
     for el in root.iter("blockquote", "iframe", "div", "lite-youtube"):
@@ -323,7 +324,7 @@ def _img_src(fig: HtmlElement | None, base: str) -> str | None:
 
 
 def find_credits(root: HtmlElement, body: HtmlElement | None, base: str, cache: ClutterCache,
-                 order: dict[HtmlElement, int]) -> list[Found]:
+                 order: Order) -> list[Found]:
     rows: list[Found] = []
     seen: set[tuple[str, str | None]] = set()
     cands: list[tuple[HtmlElement, HtmlElement | None]] = []
@@ -517,7 +518,7 @@ def _ld_authors(root: HtmlElement) -> list[str]:
 
 
 def find_authors(root: HtmlElement, authors: list[str], base: str, cache: ClutterCache,
-                 order: dict[HtmlElement, int]) -> list[Found]:
+                 order: Order) -> list[Found]:
     byline_links: list[HtmlElement] = []
     byline_boxes: list[HtmlElement] = []
     given = [n for a in authors for n in _split_given(a)]

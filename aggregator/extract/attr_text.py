@@ -6,12 +6,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from lxml import html as lxml_html
 
 HtmlElement = lxml_html.HtmlElement
+
+
+class Order(Protocol):
+    """Document-order positions of elements (a dict, or attribution.DocOrder)."""
+
+    def get(self, el: HtmlElement, default: int = 0, /) -> int: ...
 
 
 def _words(text: str) -> frozenset[str]:
@@ -282,7 +289,7 @@ def own_text(el: HtmlElement, base: str) -> tuple[str, list[Link]]:
 
 
 def iter_blocks(container: HtmlElement, base: str, cache: ClutterCache,
-                order: dict[HtmlElement, int]) -> Iterator[Block]:
+                order: Order) -> Iterator[Block]:
     """Prose blocks inside ``container`` in document order, page furniture left out."""
     for el in container.iter():
         tag = tag_of(el)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from lxml import etree
 from lxml import html as lxml_html
 
 from aggregator.extract.attr_media import find_authors, find_credits, find_embeds
@@ -30,6 +31,7 @@ from aggregator.extract.attr_text import (
     CORP_WORDS,
     Block,
     ClutterCache,
+    Order,
     clean_space,
     guess_body,
     is_clutter_element,
@@ -62,9 +64,9 @@ def find_attributions(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement |
 
 def _find(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement | None,
           url: str, authors: Sequence[str]) -> tuple[Attribution, ...]:
-    order = {el: i for i, el in enumerate(root.iter())}
     if body is None:
         body = guess_body(root)
+    order = DocOrder(body)
     cache = ClutterCache()
     found: list[Found] = []
     found.extend(find_authors(root, list(authors), url, cache, order))
@@ -114,6 +116,33 @@ def _site_names(root: lxml_html.HtmlElement) -> list[str]:
         if len(parts) > 1 and len(parts[-1]) <= 40:
             names.append(parts[-1])
     return names
+
+
+class DocOrder:
+    """Document-order index of elements, computed cheaply: the body's elements by walking
+    the body once, anything else (bylines, embeds, captions) on request with one XPath
+    count. Offers ``get(el, default)`` like the dict it stands in for."""
+
+    _COUNT = etree.XPath("count(preceding::*) + count(ancestor::*)")
+
+    def __init__(self, body: lxml_html.HtmlElement | None) -> None:
+        self._memo: dict[lxml_html.HtmlElement, int] = {}
+        if body is not None:
+            base = self._position(body)
+            for i, el in enumerate(body.iter()):
+                self._memo[el] = base + i
+
+    def _position(self, el: lxml_html.HtmlElement) -> int:
+        try:
+            return int(self._COUNT(el))
+        except (etree.XPathError, TypeError, ValueError):
+            return 0
+
+    def get(self, el: lxml_html.HtmlElement, default: int = 0) -> int:
+        pos = self._memo.get(el)
+        if pos is None:
+            pos = self._memo[el] = self._position(el) if el is not None else default
+        return pos
 
 
 def _in_embed(el: lxml_html.HtmlElement, stop: lxml_html.HtmlElement) -> bool:
@@ -195,7 +224,7 @@ _SYNDICATION = re.compile(r"originally (?:published|appeared|ran|posted)|(?:repu
 
 
 def _syndication_notes(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement | None,
-                       url: str, order: dict[lxml_html.HtmlElement, int]) -> list[Block]:
+                       url: str, order: Order) -> list[Block]:
     """"This story was originally published by X" lines that sit just outside the body."""
     out: list[Block] = []
     seen: set[lxml_html.HtmlElement] = set()
