@@ -254,9 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=("auto", "extract", "direct"), default="auto")
     ap.add_argument("--set", action="append", choices=("attribution", "site"),
                     help="labelled set(s) to score (default: both)")
+    ap.add_argument("--pages", metavar="PREFIX", help="only pages whose name starts so "
+                    "(e.g. holdout-: the slice written after the extractor was frozen)")
     args = ap.parse_args(argv)
     sets = tuple(args.set or ("attribution", "site"))
     cases = load_cases(sets)
+    if args.pages:
+        cases = [c for c in cases if c.name.startswith(args.pages)]
     mode, run = runner(args.mode)
     for s in sets:
         subset = [c for c in cases if c.set == s]
