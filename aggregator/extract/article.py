@@ -26,6 +26,8 @@ _attribution_hook: FindAttributions | None = _find_attributions
 
 #: Below this many characters of body text a page has no article.
 MIN_TEXT = 25
+#: A page with a paragraph this long is an article even when it also lists other stories.
+LONG_PARAGRAPH = 300
 #: Below this many, a page with a video (or an index / error page) has no article.
 SHORT_TEXT = 150
 _ERROR_TITLE = re.compile(
@@ -140,7 +142,8 @@ def _check_article(root: HtmlElement, meta: Metadata, body: BodyResult, text: st
             raise NoArticle("no article text found", url=url)
         raise NoArticle(f"too little article text ({len(text)} characters)", url=url)
     declared_article = (meta.og_type or "").lower() == "article" or meta.is_article
-    if not declared_article and body.element is not None and (
+    longest = max((len(b.text) for b in body.blocks if b.kind == "p"), default=0)
+    if not declared_article and body.element is not None and longest < LONG_PARAGRAPH and (
             _looks_like_index(body.element, url, len(text))
             or _parent_index(body.element, url, len(text))):
         raise NoArticle("index page (list of article links)", url=url)
