@@ -168,6 +168,8 @@ def _name_before(text: str, pos: int, links: list[Link]) -> tuple[str, Link | No
         if ln.start < end < ln.end and ln.end > ln.start:
             # the link holds the verb too: "<a>DPReview noted</a>"
             return tidy_name(_strip_lower_lead(text[ln.start:end])), ln
+    # "the Nikkei newspaper reported": the descriptor after the name is not part of it
+    head = _TRAILING_DESCRIPTOR.sub("", head)
     cut = max(0, len(head) - 90)
     window = head[cut:]
     m = NAME_BEFORE.search(window)
@@ -204,6 +206,10 @@ def _strip_lower_lead(name: str) -> str:
         toks = toks[1:]
     return " ".join(toks)
 
+
+_TRAILING_DESCRIPTOR = re.compile(
+    r"(?<=[A-Za-z])\s+(?:newspaper|daily|paper|website|site|magazine|agency|news agency|"
+    r"broadcaster|outlet|blog|tabloid|weekly|wire service|newswire)$")
 
 _SENTENCE_STARTERS = _words("""yesterday today earlier meanwhile now however separately
 additionally also and but last this on in at as after before while""")
