@@ -325,9 +325,12 @@ def main_org(blocks: list[Block], persons: set[str]) -> str | None:
             if toks and toks[0].lower() in _SENTENCE_STARTERS | {"the", "a", "an", "it"}:
                 continue
             if not plausible_name(name) or looks_like_person(name) or \
-                    name.casefold() in persons or any(
-                        name.casefold() == p.split()[-1] for p in persons if p):
+                    name.casefold() in persons:
                 continue
+            verb = m.group(0).rsplit(None, 1)[-1]
+            if verb in ("said", "says", "told") and any(
+                    name.casefold() == p.split()[-1] for p in persons if p):
+                continue  # "Ishida said": the person, not a company named after a founder
             counts[name] = counts.get(name, 0) + (2 if i < 4 else 1)
             first.setdefault(name, i)
     if not counts:
