@@ -313,7 +313,7 @@ _ORG_SUBJECT = re.compile(
     r"makes|made|sells|sold|expects|declined|denied)\b")
 
 
-def main_org(blocks: list[Block], persons: set[str]) -> str | None:
+def main_org(blocks: list[Block], persons: set[str], headline: str = "") -> str | None:
     """The organisation the story is about: the most frequent organisation-like subject.
     Stands in for "the company" / "the firm" / "the maker"."""
     counts: dict[str, int] = {}
@@ -327,10 +327,9 @@ def main_org(blocks: list[Block], persons: set[str]) -> str | None:
             if not plausible_name(name) or looks_like_person(name) or \
                     name.casefold() in persons:
                 continue
-            verb = m.group(0).rsplit(None, 1)[-1]
-            if verb in ("said", "says", "told") and any(
-                    name.casefold() == p.split()[-1] for p in persons if p):
-                continue  # "Ishida said": the person, not a company named after a founder
+            if any(name.casefold() == p.split()[-1] for p in persons if p) and \
+                    not _brand_marks(name, blocks, headline):
+                continue  # "Ishida has led ...": the person, unless products carry the name
             counts[name] = counts.get(name, 0) + (2 if i < 4 else 1)
             first.setdefault(name, i)
     if not counts:
@@ -341,6 +340,16 @@ def main_org(blocks: list[Block], persons: set[str]) -> str | None:
     best = ranked[0]
     return best if mentions[best] >= 2 else None
 
+
+def _brand_marks(name: str, blocks: list[Block], headline: str = "") -> bool:
+    """A name that also heads product names or a corporate suffix ("Norikawa NX-70",
+    "Norikawa Corporation") is a company even when a person shares it."""
+    rx = re.compile(rf"\b{re.escape(name)}\s+(?:[A-Z]+-?\d|(?:{'|'.join(_ORG_SUFFIX_RX)})\b)")
+    return bool(rx.search(headline)) or any(rx.search(b.text) for b in blocks)
+
+
+_ORG_SUFFIX_RX = ("Optics", "Corporation", "Corp", "Inc", "Ltd", "GmbH", "AG", "Group",
+                  "Imaging", "Electronics", "Holdings", "Global", "Co")
 
 _THE_COMPANY = re.compile(r"\b(?:the|The)\s+(?:company|firm|maker|manufacturer|camera maker|"
                           r"lens maker|group|brand)\s*$")

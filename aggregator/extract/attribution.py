@@ -91,7 +91,8 @@ def _find(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement | None,
     found.extend(quotes)
     # people (several words) are never cited outlets; one-word speakers may be companies
     persons |= {f.name.casefold() for f in quotes + bq_rows if _person_like(f.name)}
-    org = main_org(prose, persons)  # again, now that the quoted people are known
+    headline = " ".join(clean_space(h.text_content()) for h in root.iter("title", "h1"))
+    org = main_org(prose, persons, headline)  # again, now that the quoted people are known
     own = own_site_names(_site_names(root), url)
     found.extend(find_sources(prose + _syndication_notes(root, body, url, order), persons,
                               url, own, org))
