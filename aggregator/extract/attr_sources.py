@@ -73,7 +73,7 @@ _AFTER_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:as\s+)?(?:reported|revealed|spotted|noticed|uncovered|discovered|"
                 r"broken|scooped|seen|obtained)\s+(?:first\s+)?by\s+", re.I), "reports"),
     (re.compile(r"(?:\baccording to|\b(?:laut|selon|d['’]après|gemäß|zufolge)\b)\s+"
-                r"(?:(?:a|an|the)\s+)?(?:(?:new|recent|latest|separate|"
+                r"(?:(?:a|an|the)\s+)?(?:(?-i:new|recent|latest|separate|"
                 r"leaked|exclusive)\s+)?(?:(?:report|story|article|post|filing|listing|"
                 r"document|survey|data|figures|leak|interview|video|statement)s?\s+"
                 r"(?:by|from|in|on|at|published by|with)\s+)?", re.I), "according to"),
@@ -461,6 +461,8 @@ def _sentence_sources(sent: str, links: list[Link], persons: set[str],
     # bracketed credit line "[Digital Camera World]"
     brackets = list(_RE_BRACKET.finditer(sent)) if "[" in sent else []
     for m in brackets if len(brackets) == 1 else ():
+        if m.group("inner") != m.group("inner").strip():
+            continue  # "[ Send Your Request ]" is a button, not a credit line
         inner = m.group("inner").strip()
         toks = inner.split()
         if _BRACKET_STOP.match(inner) or len(toks) > 6 or any(c.isdigit() for c in inner):
