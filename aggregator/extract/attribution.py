@@ -43,6 +43,9 @@ from aggregator.models import Attribution
 
 __all__ = ["find_attributions"]
 
+#: Prose blocks read per page at most (a long feature has a few hundred).
+MAX_BLOCKS = 1500
+
 _EMBED_CLASSES = re.compile(r"twitter-tweet|instagram-media|mastodon-embed|bluesky-embed|"
                             r"tiktok-embed|text-post-media|twitter-video", re.I)
 
@@ -78,6 +81,8 @@ def _find(root: lxml_html.HtmlElement, body: lxml_html.HtmlElement | None,
             if _in_embed(b.el, body):
                 continue
             blocks.append(b)
+            if len(blocks) >= MAX_BLOCKS:
+                break  # bounded work on giant pages; articles are far shorter
     quoted_blocks, bq_rows = _blockquotes(blocks, body)
     prose = [b for b in blocks if id(b) not in quoted_blocks]
     authors_found = [f for f in found if f.kind == "author"]
