@@ -117,7 +117,7 @@ _PRESS_WORDS = re.compile(
     r"\bpress\b|pressemitteilung|communiqu|annonc|vorgestellt|angekündigt", re.I)
 _PR_SUBJECT = re.compile(
     r"(?:^|[\s(])(?P<name>[A-Z][\w&.'’-]*(?:\s+(?:[A-Z][\w&.'’-]*|of|&)){0,4})"
-    r"(?:['’]s)?\s+(?:has\s+|have\s+|officially\s+|today\s+|formally\s+|just\s+|also\s+)?"
+    r"(?:['’]s)?\s+(?:has\s+|have\s+|official\s+|officially\s+|today\s+|formally\s+|just\s+|also\s+)?"
     r"(?:announced|announces|unveiled|unveils|launched|launches|introduced|introduces|"
     r"revealed|reveals|confirmed|confirms|said|says|released|releases|published|"
     r"press release|statement|news release|announcement)\b")
