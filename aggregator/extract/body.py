@@ -147,6 +147,7 @@ class Block:
     text: str
     html: str
     link_chars: int = 0
+    share_chars: int = 0
 
 
 @dataclass
@@ -399,6 +400,9 @@ class _Walker:
         self.text: list[str] = []
         self.html: list[str] = []
         self.link_chars = 0
+        self.share_chars = 0
+        self.in_share = 0
+        self.share_stack: list[bool] = []
         self.kind_stack: list[str] = []
         self.in_link = 0
         self.in_pre = 0
@@ -407,7 +411,7 @@ class _Walker:
     def flush(self) -> None:
         if not self.text:
             self.html.clear()
-            self.link_chars = 0
+            self.link_chars = self.share_chars = 0
             return
         raw = "".join(self.text)
         if self.in_pre:
@@ -420,10 +424,11 @@ class _Walker:
             if self.quote and kind == "p":
                 kind = "blockquote"
             body = "".join(self.html).strip()
-            self.blocks.append(Block(kind, text, body, self.link_chars))
+            self.blocks.append(Block(kind, text, body, self.link_chars, self.share_chars))
         self.text.clear()
         self.html.clear()
         self.link_chars = 0
+        self.share_chars = 0
 
     def add(self, text: str | None) -> None:
         if not text:
@@ -434,6 +439,8 @@ class _Walker:
         self.html.append(html_lib.escape(text, quote=False))
         if self.in_link:
             self.link_chars += len(text.strip())
+            if self.in_share:
+                self.share_chars += len(text.strip())
 
     def walk(self, container: HtmlElement) -> None:
         stack: list[tuple[HtmlElement, bool]] = [(container, False)]
@@ -482,6 +489,9 @@ class _Walker:
             if tag == "a":
                 self.in_link += 1
                 href = el.get("href")
+                share = bool(href and hints.SHARE_HREF.search(href))
+                self.in_share += share
+                self.share_stack.append(share)
                 if href and not href.startswith(("javascript:", "#")):
                     href = urljoin(self.base, href.strip())
                     self.html.append(f'<a href="{html_lib.escape(href)}">')
@@ -502,6 +512,8 @@ class _Walker:
         elif tag in _INLINE_HTML:
             if tag == "a":
                 self.in_link -= 1
+                if self.share_stack:
+                    self.in_share -= self.share_stack.pop()
             self.html.append(f"</{tag}>")
 
     def _simple_table(self, table: HtmlElement) -> bool:
@@ -533,7 +545,8 @@ def walk_blocks(containers: Sequence[HtmlElement], clutter: Clutter, base_url: s
     for container in containers:
         walker.walk(container)
         walker.kind_stack.clear()
-        walker.in_link = walker.in_pre = walker.quote = 0
+        walker.in_link = walker.in_pre = walker.quote = walker.in_share = 0
+        walker.share_stack.clear()
     return walker.blocks
 
 
@@ -550,6 +563,8 @@ def filter_blocks(blocks: list[Block], title: str | None) -> list[Block]:
             continue
         if block.kind == "figcaption":
             continue
+        if block.share_chars * 2 >= length:
+            continue  # a share bar
         density = block.link_chars / length if length else 1.0
         if density > 0.6 and block.kind != "table" and (
                 block.kind != "p" or length >= 200 or hints.LINK_LINE_PREFIX.match(text)

@@ -80,6 +80,14 @@ LEAD = re.compile(r"(?:^|[\s_-])(?:lead|lede|intro|standfirst|summary|excerpt|ab
                   r"deck|subline|subtitle|teaser-?text|article-?lead|vorspann|chapo)(?:$|[\s_-])",
                   re.I)
 
+#: Links that share the page (share bars), whatever their text.
+SHARE_HREF = re.compile(
+    r"facebook\.com/shar|twitter\.com/(?:share|intent)|x\.com/intent|^mailto:\?|"
+    r"linkedin\.com/(?:share|cws/share)|pinterest\.\w+/pin/create|whatsapp:|wa\.me/|"
+    r"api\.whatsapp\.com/send|reddit\.com/submit|t\.me/share|telegram\.me/share|"
+    r"xing\.com/(?:app/user\?op=share|spi/shares)|tumblr\.com/share|flipboard\.com/bookmarklet",
+    re.I)
+
 #: Short lines that name where a story came from; kept even at the end of the body.
 CITED_LINE = re.compile(r"^\W*(?:source|sources|via|h/t|hat tip|quelle|quellen|"
                         r"mit material von|with reporting by|additional reporting)\b", re.I)
@@ -90,6 +98,8 @@ FURNITURE_TEXT = re.compile(
     r"werbung|read more|weiterlesen|mehr lesen|continue reading|related( articles| stories)?|"
     r"you (might|may) also like|sign up( for our newsletter)?|subscribe( now)?|follow us|"
     r"comments?|leave a (comment|reply)|back to top|nach oben|tags?:?|share on \w+|"
+    r"(?:write|add|post) a comment|join the discussion|kommentare?( schreiben)?|"
+    r"kommentieren|diskutieren sie mit|commentaires?|laisser un commentaire|"
     r"click to share.*|loading\.*|skip to (main )?content)$",
     re.I,
 )
