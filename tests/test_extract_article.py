@@ -308,3 +308,21 @@ def test_bad_selector_in_rule_is_ignored() -> None:
     html = page(f"<article><p>{PARA}</p><p>{PARA}</p></article>")
     rule = SiteRule(match="news.example.com", body=("div[[[",), drop=(">>>",))
     assert PARA in extract_article(html, URL, rules=[rule]).text
+
+
+def test_byline_of_related_stories_is_not_an_author() -> None:
+    html = page(f"""<article><h1>Lens news today</h1>
+      <div class="meta"><span class="byline">By <a rel="author" href="/a/x">Ana Costa</a></span>
+      </div><div class="body"><p>{PARA}</p><p>{PARA}</p></div></article>
+      <section class="more"><div><h3><a href="/s1">Other story</a></h3>
+      <span class="byline">By Bob Stone</span></div></section>""")
+    assert extract_article(html, URL).authors == ("Ana Costa",)
+
+
+def test_share_bar_and_comment_heading_are_left_out() -> None:
+    html = page(f"""<article><h1>Lens news today</h1>
+      <div class="tools"><a href="https://www.facebook.com/sharer.php?u=x">Auf Facebook</a> |
+      <a href="https://twitter.com/intent/tweet?url=x">Twittern</a></div>
+      <p>{PARA}</p><p>{PARA}</p><h3>Leave a comment</h3></article>""")
+    text = extract_article(html, URL).text
+    assert "Facebook" not in text and "Twittern" not in text and "comment" not in text

@@ -23,7 +23,8 @@ _ROLE_SUFFIX = re.compile(
 _NOT_NAME = re.compile(
     r"^(?:by|and|the|staff|admin|administrator|editor|editors|redaktion|team|guest|anonymous|"
     r"unknown|author|none|null|share|follow|more|view|posts?|articles?|contributors?|"
-    r"about|email|twitter|facebook|home|news|read more|see all)$", re.I)
+    r"about|email|twitter|facebook|home|news|read more|see all|last|updated|last updated)$",
+    re.I)
 _DIGITS = re.compile(r"\d")
 _ROLE_WORDS = frozenset({
     "staff", "senior", "contributing", "editor", "editors", "reporter", "correspondent",

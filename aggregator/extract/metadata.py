@@ -217,7 +217,8 @@ def clean_title(raw: str, *, site_name: str | None = None, h1: str | None = None
     last = parts[-1]
     head = _join(parts[:-1], seps[:-1])
     if seps[-1].strip() in ("|", "-", "–", "—", "::", "·", "»", "«", "›", "•", "~") and (
-            len(last.split()) <= 4 and len(head.split()) >= 3):
+            (len(last.split()) <= 4 and len(head.split()) >= 3)
+            or (len(last.split()) <= 2 and len(head.split()) >= 2)):
         return head
     first = parts[0]
     if seps[0].strip() in ("|", "::", "»", "·") and len(first.split()) <= 3 and len(
@@ -239,31 +240,56 @@ _BYLINE_XPATH = etree.XPath(
     '//*[@rel="author" or @itemprop="author" or contains(@class, "author")'
     ' or contains(@class, "byline") or contains(@class, "Author") or contains(@class, "Byline")'
     ' or @id="byline" or @id="author"][not(self::meta or self::link)]')
-_BYLINE_CLASS = re.compile(
-    r"^(?:author|byline|c-byline|byline__name|byline-name|author-name|author_name|authorName|"
-    r"post-author|entry-author|article-author|meta-author|story-author|article__author|"
-    r"author-link|author-byline|posted-by|byline__author|author__name)$")
+_BYLINE_TOKEN = re.compile(r"byline|author|posted-?by|autor", re.I)
+_BYLINE_BAD = re.compile(r"bio|box|avatar|image|img|photo|pic|desc|about|more|follow|social|"
+                         r"title|date|time|icon|comment|related|recirc|card|teaser", re.I)
 
 
-def _visible_bylines(root: HtmlElement) -> list[str]:
-    out: list[str] = []
+def _is_byline(el: HtmlElement) -> bool:
+    if el.get("rel") == "author" or el.get("itemprop") == "author" or el.get("id") in (
+            "byline", "author"):
+        return True
+    return any(_BYLINE_TOKEN.search(c) and not _BYLINE_BAD.search(c)
+               for c in (el.get("class") or "").split())
+
+
+def _byline_text(el: HtmlElement) -> str | None:
+    if el.get("itemprop") == "author":
+        name = el.find('.//*[@itemprop="name"]')
+        if name is not None:
+            return _clean(name.get("content") or name.text_content())
+    text = _clean(el.text_content())
+    return text if text and len(text) < 120 else None
+
+
+def _visible_bylines(root: HtmlElement, site_name: str | None = None) -> tuple[str, ...]:
+    """Names from the first byline on the page, plus bylines right beside it (same parent or
+    grandparent); bylines of related stories further down are not the author's."""
+    first: HtmlElement | None = None
+    names: list[str] = []
     for el in _BYLINE_XPATH(root):
-        if len(out) >= 6:
-            break
-        if not (el.get("rel") == "author" or el.get("itemprop") == "author" or el.get("id") in (
-                "byline", "author") or any(_BYLINE_CLASS.match(c) for c in (
-                el.get("class") or "").split())):
+        if not _is_byline(el):
             continue
-        if el.get("itemprop") == "author":
-            name = el.find('.//*[@itemprop="name"]')
-            if name is not None:
-                text = name.get("content") or name.text_content()
-                out.append(_clean(text))
-                continue
-        text = _clean(el.text_content())
-        if text and len(text) < 120:
-            out.append(text)
-    return out
+        if first is not None and not _near(first, el):
+            break
+        text = _byline_text(el)
+        found = clean_authors([text], site_name=site_name) if text else ()
+        if not found:
+            continue
+        if first is None:
+            first = el
+        names.extend(n for n in found if n not in names)
+    return tuple(names)
+
+
+def _near(a: HtmlElement, b: HtmlElement) -> bool:
+    pa, pb = a.getparent(), b.getparent()
+    if pa is None or pb is None:
+        return False
+    if pa is pb or b in a.iterdescendants() or a in b.iterdescendants():
+        return True
+    ga, gb = pa.getparent(), pb.getparent()
+    return ga is not None and ga is gb
 
 
 # --------------------------------------------------------------------------- assembly
@@ -334,9 +360,9 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
         author_values.extend(metas.get("sailthru.author", []))
         author_values.extend(metas.get("parsely-author", []))
         author_values.extend(metas.get("dc.creator", []))
-    if not author_values:
-        author_values.extend(_visible_bylines(root))
     md.authors = clean_authors(author_values, site_name=site)
+    if not md.authors:
+        md.authors = _visible_bylines(root, site)
 
     # dates
     md.published = _published(root, url, metas, ld)
