@@ -26,9 +26,9 @@ Plans (``many`` = at least PROBE_CAP matches, from the cheap probe):
     that is the useful set. ``exact=True`` ranks every match.
 - newest / oldest:
   - few matches: every match, sorted by date.
-  - many, newest, no filter: the WINDOW newest matches by id (FTS5 reads its index
-    backwards and stops), sorted by date; ``window_is_exact`` proves the page exact (or the
-    store re-runs with ``exact=True``).
+  - many, newest: the WINDOW newest matches by id that pass the filters (FTS5 reads its
+    index backwards and stops), sorted by date; ``window_is_exact`` proves the page exact
+    (or the store re-runs with ``exact=True``).
   - otherwise: the match ids are collected once (no ranking) and the date index is walked
     in order until the page is full.
 """
@@ -47,8 +47,8 @@ __all__ = ["SearchFilters", "probe_sql", "search_sql", "window_is_exact", "PROBE
 TITLE_WEIGHT = 10.0
 BODY_WEIGHT = 1.0
 PROBE_CAP = 5_000
-RECENT_CAP = 10_000
-WINDOW = 200
+RECENT_CAP = 5_000
+WINDOW = 100
 SORTS = ("relevance", "newest", "oldest")
 
 
@@ -193,11 +193,20 @@ def search_sql(
             f" WHERE {' AND '.join(match + where)} ORDER BY {order} {page}",
             params,
         )
-    if direction == "DESC" and not where and not exact:
+    if direction == "DESC" and not exact:
+        # The newest WINDOW matches (that pass the filters) in FTS rowid order, which FTS5
+        # reads backwards and stops early; then sorted by date and checked by
+        # window_is_exact.
         params["window"] = max(WINDOW, 4 * (filters.limit + filters.offset))
+        if where:
+            cand = ("SELECT a.id FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid"
+                    f" WHERE {' AND '.join(['articles_fts MATCH :q', *where])}"
+                    " ORDER BY articles_fts.rowid DESC LIMIT :window")
+        else:
+            cand = ("SELECT rowid FROM articles_fts WHERE articles_fts MATCH :q"
+                    " ORDER BY rowid DESC LIMIT :window")
         return (
-            "WITH cand(id) AS MATERIALIZED (SELECT rowid FROM articles_fts"
-            " WHERE articles_fts MATCH :q ORDER BY rowid DESC LIMIT :window)"
+            f"WITH cand(id) AS MATERIALIZED ({cand})"
             " SELECT a.id, NULL AS score, a.published AS published,"
             " (SELECT fetched FROM articles WHERE id = (SELECT min(id) FROM cand)) AS floor"
             f" FROM cand JOIN articles a ON a.id = cand.id ORDER BY {order} {page}",
