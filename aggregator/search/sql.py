@@ -23,7 +23,8 @@ Plans (``many`` = at least PROBE_CAP matches, from the cheap probe):
     many matches is tested against a set built once from the (source, published) index.
   - many matches and no filter: ranking covers the RECENT_CAP most recent matches (by id,
     i.e. crawl order), so a one-word query over a million stories stays fast; for news
-    that is the useful set. ``exact=True`` ranks every match.
+    that is the useful set. With one --source: the source's RECENT_CAP newest articles.
+    ``exact=True`` ranks every match.
 - newest / oldest:
   - few matches: every match, sorted by date.
   - many, newest: the WINDOW newest matches by id that pass the filters (FTS5 reads its
@@ -165,6 +166,13 @@ def search_sql(
                 match.append(
                     "articles_fts.rowid >= coalesce((SELECT rowid FROM articles_fts WHERE"
                     " articles_fts MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :recent), 0)"
+                )
+            if where and not exact and len(filters.sources) == 1:
+                # Same recency cap within one source: its RECENT_CAP newest articles.
+                params["recent"] = RECENT_CAP
+                match.append(
+                    "articles_fts.rowid >= coalesce((SELECT id FROM articles WHERE"
+                    " source = :src0 ORDER BY published DESC LIMIT 1 OFFSET :recent), 0)"
                 )
             if where:
                 # A set built once from the indexes, tested per match; ``+`` keeps SQLite
