@@ -339,3 +339,44 @@ def test_duplicates_and_stories(crawled: dict, fixture_site: FixtureServer) -> N
     assert run("--db", db, "--config", str(crawled["config"]), "crawl").exit_code == 0
     after = conn.execute("SELECT id, story_id, duplicate_of FROM articles ORDER BY id").fetchall()
     assert after == before
+
+
+@pytest.mark.parametrize("query, needle", [
+    ("dusseldorf", "Düsseldorf"),         # accents folded
+    ("DÜSSELDORF", "Düsseldorf"),         # case folded
+    ("celine marchetti", "Céline"),
+    ("NX70", "NX-70"),                    # model names with and without hyphen or space
+    ("NX 70", "NX-70"),
+    ("nx-70", "NX-70"),
+    ("K7II", "K7 II"),
+    ("85mm", "85 mm"),                    # numbers with units, spaced or not
+    ("35 mm", "35mm"),
+    ("Kestrel's", "Kestrel’s"),           # typographic apostrophes
+    ('"stacked sensor"', "stacked sensor"),  # phrase
+    ("kestr*", "Kestrel"),                # prefix
+])
+def test_text_forms_find_their_match(crawled: dict, query: str, needle: str) -> None:
+    result = run("--db", str(crawled["db"]), "search", query, "--all", "--format", "json",
+                 "--limit", "50")
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    assert hits, f"{query!r} found nothing"
+    conn = sqlite3.connect(crawled["db"])
+    texts = [conn.execute("SELECT title || ' ' || text FROM articles WHERE id = ?",
+                          (h["id"],)).fetchone()[0] for h in hits]
+    assert any(needle in t for t in texts), f"{query!r}: no hit contains {needle!r}"
+
+
+def test_boolean_queries(crawled: dict) -> None:
+    db = str(crawled["db"])
+
+    def ids(q: str) -> set[int]:
+        out = run("--db", db, "search", q, "--all", "--format", "json", "--limit", "100")
+        assert out.exit_code == 0, out.output
+        return {h["id"] for h in json.loads(out.output)}
+
+    k9, nx = ids("K9"), ids("NX-70")
+    assert ids("K9 OR NX-70") == k9 | nx
+    assert ids("K9 NOT NX-70") == k9 - nx
+    assert ids("K9 -NX-70") == k9 - nx
+    assert ids("K9 AND NX-70") == k9 & nx
