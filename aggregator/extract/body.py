@@ -300,23 +300,58 @@ def _script_chars(root: HtmlElement) -> dict[HtmlElement, int]:
     return out
 
 
+@dataclass
+class Scoring:
+    """Article text (credit), neutral text and script text per element, and the scores."""
+
+    credit: dict[HtmlElement, float]
+    flat: dict[HtmlElement, float]
+    scripts: dict[HtmlElement, int]
+    scores: dict[HtmlElement, float] = field(default_factory=dict)
+
+    def score(self, el: HtmlElement) -> float:
+        g = self.credit.get(el, 0.0)
+        total = _chars(el.text_content()) - self.scripts.get(el, 0)
+        rest = max(0.0, total - g - self.flat.get(el, 0.0))
+        return g - ALPHA * rest
+
+
 def score_candidates(root: HtmlElement, clutter: Clutter,
-                     paras: Sequence[Paragraph] | None = None) -> dict[HtmlElement, float]:
+                     paras: Sequence[Paragraph] | None = None) -> Scoring:
     credit, flat = good_text(root, clutter, paras)
-    if not credit:
-        return {}
-    best_g = max(credit.values())
+    scoring = Scoring(credit, flat, _script_chars(root) if credit else {})
+    best_g = max(credit.values(), default=0.0)
     if best_g <= 0:
-        return {}
-    scripts = _script_chars(root)
-    scores: dict[HtmlElement, float] = {}
+        return scoring
     for el, g in credit.items():
         if g < 0.4 * best_g or _tag(el) in ("p", "pre", "li", "td", "blockquote", "html"):
             continue
-        total = _chars(el.text_content()) - scripts.get(el, 0)
-        rest = max(0.0, total - g - flat.get(el, 0.0) - MIN_PARAGRAPH * 0)
-        scores[el] = g - ALPHA * rest
-    return scores
+        scoring.scores[el] = scoring.score(el)
+    return scoring
+
+
+def _siblings(top: HtmlElement, scoring: Scoring, clutter: Clutter) -> list[HtmlElement]:
+    """The top container plus sibling containers that carry article text of their own (an
+    article split by an ad or an image block)."""
+    parent = top.getparent()
+    if parent is None or _tag(parent) in ("body", "html"):
+        return [top]
+    top_g = scoring.credit.get(top, 0.0)
+    chosen = []
+    for sib in parent:
+        if sib is top:
+            chosen.append(sib)
+            continue
+        g = scoring.credit.get(sib, 0.0)
+        if (g >= max(SIBLING_MIN, SIBLING_SHARE * top_g) and _tag(sib) not in ("p",)
+                and not clutter.own(sib) and scoring.score(sib) > 0):
+            chosen.append(sib)
+    return chosen
+
+
+#: A sibling of the body container joins it with this much article text of its own.
+SIBLING_MIN = 150.0
+SIBLING_SHARE = 0.1
 
 
 def _best(scores: dict[HtmlElement, float]) -> HtmlElement | None:
@@ -351,7 +386,8 @@ def choose_body(root: HtmlElement, clutter: Clutter,
     """The element(s) holding the article, in document order."""
     if rule_body:
         return list(rule_body)
-    scores = score_candidates(root, clutter, paras)
+    scoring = score_candidates(root, clutter, paras)
+    scores = scoring.scores
     top = _best(scores)
     hinted = _hinted_body(root, clutter)
     if hinted is not None and (top is None or _contains(hinted, top) or (
@@ -361,7 +397,8 @@ def choose_body(root: HtmlElement, clutter: Clutter,
         body = root.find("body")
         return [body] if body is not None else [root]
     lead = _lead_before(top, clutter)
-    return [lead, top] if lead is not None else [top]
+    containers = _siblings(top, scoring, clutter)
+    return [lead, *containers] if lead is not None else containers
 
 
 def _lead_before(top: HtmlElement, clutter: Clutter) -> HtmlElement | None:
@@ -633,6 +670,16 @@ def sanitize(fragment: str) -> str:
                      url_schemes={"http", "https", "mailto"}, link_rel=None)
 
 
+def _common_ancestor(elements: Sequence[HtmlElement]) -> HtmlElement | None:
+    if not elements:
+        return None
+    common = elements[0]
+    for el in elements[1:]:
+        while common is not None and not _contains(common, el):
+            common = common.getparent()
+    return common
+
+
 def extract_body(root: HtmlElement, base_url: str, *, title: str | None = None,
                  drop: Sequence[HtmlElement] = (),
                  rule_body: Sequence[HtmlElement] = ()) -> BodyResult:
@@ -648,5 +695,5 @@ def extract_body(root: HtmlElement, base_url: str, *, title: str | None = None,
         whole = filter_blocks(walk_blocks([page], clutter, base_url), title)
         if _chars_of(whole) > 2 * _chars_of(blocks):
             containers, blocks = [page], whole
-    element = containers[0] if len(containers) == 1 else containers[0].getparent()
+    element = _common_ancestor(containers)
     return BodyResult(element, blocks)
