@@ -35,6 +35,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+try:  # optional: vectorised shingle hashing and bin minima (same values as the pure path)
+    import numpy as _np
+except ImportError:  # pragma: no cover - the pure-Python path below gives equal signatures
+    _np = None
+
 __all__ = [
     "DEFAULT_SETTINGS",
     "DedupSettings",
@@ -211,20 +216,50 @@ def signature(text: str, settings: DedupSettings = DEFAULT_SETTINGS) -> Signatur
     return signature_of_tokens(tokens(text), settings)
 
 
+def _bins_numpy(words: Sequence[str], k: int) -> tuple[list[int], int]:
+    """Bin minima and distinct-shingle count for 3-word shingles, vectorised: the same
+    arithmetic as ``_shingle_hashes`` + the mixing loop, in wrapping uint64."""
+    np = _np
+    hs = np.fromiter(map(_token_hash, words), dtype=np.uint64, count=len(words))
+    sh = (hs[:-2] * _NP_K1) ^ (hs[1:-1] * _NP_K2) ^ hs[2:]
+    h = (sh ^ (sh >> _NP_31)) * _NP_K3  # a bijection: distinct shingles stay distinct
+    h.sort()
+    size = int(np.count_nonzero(h[1:] != h[:-1])) + 1
+    key = (((h >> _NP_40) % np.uint64(k)) << _NP_32) | (h & _NP_MASK32)
+    key.sort()
+    bin_of = key >> _NP_32
+    first = np.empty(len(key), dtype=bool)
+    first[0] = True
+    np.not_equal(bin_of[1:], bin_of[:-1], out=first[1:])
+    bins = [_EMPTY] * k
+    for b, v in zip(bin_of[first].tolist(), (key[first] & _NP_MASK32).tolist(), strict=True):
+        bins[b] = v
+    return bins, size
+
+
+if _np is not None:
+    _NP_K1, _NP_K2, _NP_K3 = _np.uint64(_K1), _np.uint64(_K2), _np.uint64(_K3)
+    _NP_31, _NP_32, _NP_40 = _np.uint64(31), _np.uint64(32), _np.uint64(40)
+    _NP_MASK32 = _np.uint64(_MASK32)
+
+
 def signature_of_tokens(words: Sequence[str], settings: DedupSettings = DEFAULT_SETTINGS
                         ) -> Signature:
     """The signature of already tokenised text (``tokens(text)``)."""
     k = settings.num_perm
-    bins = [_EMPTY] * k
-    shingles = _shingle_hashes(words, settings.shingle)
-    for h in shingles:
-        # one xor-shift-multiply round: high bits pick the bin, low bits are the value
-        h = ((h ^ (h >> 31)) * _K3) & _M64
-        b = (h >> 40) % k
-        v = h & _MASK32
-        if v < bins[b]:
-            bins[b] = v
-    size = len(shingles)
+    if _np is not None and settings.shingle == 3 and len(words) >= 64:
+        bins, size = _bins_numpy(words, k)
+    else:
+        bins = [_EMPTY] * k
+        shingles = _shingle_hashes(words, settings.shingle)
+        for h in shingles:
+            # one xor-shift-multiply round: high bits pick the bin, low bits are the value
+            h = ((h ^ (h >> 31)) * _K3) & _M64
+            b = (h >> 40) % k
+            v = h & _MASK32
+            if v < bins[b]:
+                bins[b] = v
+        size = len(shingles)
     if size == 0:
         return Signature(tuple([_MASK32] * k), 0)
     # Rotation densification: an empty bin borrows the value of the next non-empty bin
@@ -248,12 +283,12 @@ def band_keys(sig: Signature, settings: DedupSettings = DEFAULT_SETTINGS) -> lis
     if sig.size < settings.min_shingles:
         return []
     rows = settings.rows
-    keys = []
-    for band in range(settings.bands):
-        chunk = sig.values[band * rows:(band + 1) * rows]
-        digest = hashlib.blake2b(struct.pack(f"<I{rows}I", band, *chunk), digest_size=8).digest()
-        keys.append(int.from_bytes(digest, "little", signed=True))
-    return keys
+    packed = struct.pack(f"<{len(sig.values)}I", *sig.values)
+    width = 4 * rows
+    blake, from_bytes, band_no = hashlib.blake2b, int.from_bytes, struct.Struct("<I").pack
+    return [from_bytes(blake(band_no(band) + packed[band * width:(band + 1) * width],
+                             digest_size=8).digest(), "little", signed=True)
+            for band in range(settings.bands)]
 
 
 def jaccard(a: Signature, b: Signature) -> float:

@@ -106,6 +106,8 @@ _SENTENCE_END = re.compile(r"(?<=[.!?:;])\s+|\n+")
 @lru_cache(maxsize=65536)
 def _fold(text: str) -> str:
     """Lower case without diacritics ("Müller" -> "muller")."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -123,6 +125,8 @@ _MODEL = re.compile(
     r"(?<![\w.’'-])(?=[\w.’'-]*\d)(?=[\w.’'-]*[^\W\d_])([^\W_](?:[\w.’'-]*[^\W_])?)"
     r"(?:[^\S\n]+(Mark[^\S\n]+|Mk[^\S\n]+)?(VIII|VII|III|II|IV|IX|VI|V|X)(?![\w-]))?"
 )
+_RUN = re.compile(r"[\w.’'-]+")
+_RUN_PUNCT = frozenset("_.’'-")
 _MEASURE = re.compile(r"^\d+(?:\.\d+)?[a-z]*\d*$")
 
 
@@ -144,7 +148,31 @@ def extract_models(text: str) -> Counter[str]:
     counts: Counter[str] = Counter()
     if not _DIGIT.search(text):
         return counts
-    for match in _MODEL.finditer(text):
+    # _MODEL can only match at the start of a run of [\w.’'-] holding a digit (its
+    # lookbehind rejects every other position): jump from digit to digit instead of
+    # trying the pattern at every character.
+    model_at, run_at = _MODEL.match, _RUN.match
+    end = 0
+    for digit in _DIGIT.finditer(text):
+        pos = digit.start()
+        if pos < end:
+            continue  # same run as before, or inside a matched "Mark II" suffix
+        start = pos
+        while start > 0:
+            ch = text[start - 1]
+            if ch.isalnum() or ch in _RUN_PUNCT:
+                start -= 1
+            else:
+                break
+        run = run_at(text, start)
+        if start < end:  # the run began inside the previous match: no match in it
+            end = run.end() if run else pos + 1
+            continue
+        end = run.end() if run else pos + 1
+        match = model_at(text, start)
+        if match is None:
+            continue
+        end = max(end, match.end())
         code = _model_code(match.group(1))
         if code is None:
             continue
@@ -160,6 +188,21 @@ _NAME_RUN = re.compile(
 _SPACE = re.compile(r"\s")
 _DIGIT = re.compile(r"\d")
 _OPENER_BEFORE = frozenset(".!?:;\"“„«\n")
+
+
+@lru_cache(maxsize=65536)
+def _single_name(group: str) -> str | None:
+    """For a one-word run: its folded name, or "" when it is no name; None for a run of
+    several words."""
+    if _SPACE.search(group):
+        return None
+    word = group.rstrip(".:")
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    if len(word) < 2 or word in _ROMAN or _DIGIT.search(word):
+        return ""
+    folded = _fold(word)
+    return "" if folded in _NOT_NAMES else folded
 
 
 def _name_counts(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
@@ -183,16 +226,10 @@ def _name_counts(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
         # does this word open a sentence?
         opens = (start <= 8 and not before) or (bool(before) and before[-1] in _OPENER_BEFORE)
         group = match.group()
-        if not _SPACE.search(group):  # one word: the common case, kept fast
-            word = group.rstrip(".:")
-            if word.endswith(("'s", "’s")):
-                word = word[:-2]
-            if len(word) < 2 or word in _ROMAN or _DIGIT.search(word):
-                continue
-            folded = _fold(word)
-            if folded in _NOT_NAMES:
-                continue
-            (opener if opens else single)[folded] += 1
+        folded = _single_name(group)
+        if folded is not None:  # one word: the common case, kept fast
+            if folded:
+                (opener if opens else single)[folded] += 1
             continue
         run: list[str] = []
         run_at_start = False

@@ -157,6 +157,8 @@ def _ascii_host(host: str) -> str:
 
 
 def _is_ip(host: str) -> bool:
+    if ":" not in host and not host.replace(".", "").isdigit():
+        return False  # fast path: IPv4 is digits and dots, IPv6 holds a colon
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
@@ -243,6 +245,14 @@ def _from_amp_cache(parts: SplitResult) -> SplitResult | None:
                     + (f"?{parts.query}" if parts.query else ""))
 
 
+@lru_cache(maxsize=4096)
+def _canonical_host(hostname: str) -> str:
+    host = _strip_host_prefix(_ascii_host(hostname))
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # IPv6 literal
+    return host
+
+
 def canonical_url(url: str, *, tracking_params: Sequence[str] = DEFAULT_TRACKING_PARAMS) -> str:
     """The canonical form of ``url`` (see the module docstring). Never raises."""
     text = url.strip()
@@ -266,10 +276,7 @@ def canonical_url(url: str, *, tracking_params: Sequence[str] = DEFAULT_TRACKING
         port = parts.port
     except ValueError:
         port = None
-    host = _ascii_host(parts.hostname or "")
-    host = _strip_host_prefix(host)
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"  # IPv6 literal
+    host = _canonical_host(parts.hostname or "")
     netloc = host
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         netloc = f"{host}:{port}"
