@@ -50,6 +50,7 @@ BODY_WEIGHT = 1.0
 PROBE_CAP = 5_000
 RECENT_CAP = 5_000
 WINDOW = 100
+DENSE_CAP = 20_000
 SORTS = ("relevance", "newest", "oldest")
 
 
@@ -160,13 +161,20 @@ def search_sql(
     if filters.sort == "relevance":
         params.update(tw=TITLE_WEIGHT, bw=BODY_WEIGHT)
         cols = "bm25(articles_fts, :tw, :bw) AS score, NULL AS published, NULL AS floor"
-        if not where or (many and filters.sources):
-            if not where and many and not exact:
-                params["recent"] = RECENT_CAP
-                match.append(
-                    "articles_fts.rowid >= coalesce((SELECT rowid FROM articles_fts WHERE"
-                    " articles_fts MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :recent), 0)"
-                )
+        if not where and many and not exact:
+            # One pass: the RECENT_CAP newest matches (FTS5 reads backwards and stops),
+            # ranked among themselves.
+            params["recent"] = RECENT_CAP
+            return (
+                "WITH recent(id, score) AS MATERIALIZED (SELECT rowid,"
+                " bm25(articles_fts, :tw, :bw) FROM articles_fts WHERE articles_fts MATCH :q"
+                " ORDER BY rowid DESC LIMIT :recent)"
+                f" SELECT id, score, NULL AS published, NULL AS floor FROM recent"
+                f" ORDER BY score {page}",
+                params,
+            )
+        set_filter = many and (filters.sources or bounds)
+        if not where or set_filter:
             if where and not exact and len(filters.sources) == 1:
                 # Same recency cap within one source: its RECENT_CAP newest articles.
                 params["recent"] = RECENT_CAP
@@ -192,6 +200,28 @@ def search_sql(
         )
     direction = "DESC" if filters.sort == "newest" else "ASC"
     order = f"a.published {direction}, a.id {direction}"
+    walkable = not bounds and not filters.language and filters.story_id is None
+    if many and walkable and (direction == "ASC" or filters.sources):
+        # Dense matches: walk the date index ((source, published) with a source filter) in
+        # order and test each article against FTS5 by rowid (one lookup per article, so only
+        # when at least DENSE_CAP articles match); else collect the match ids once and walk.
+        params["dense"] = DENSE_CAP
+        test = "EXISTS (SELECT 1 FROM articles_fts WHERE articles_fts MATCH :q" \
+               " AND articles_fts.rowid = a.id)"
+        conds = [*where, "a.published IS NOT NULL"]
+        return (
+            "WITH n(dense) AS MATERIALIZED (SELECT count(*) >= :dense FROM (SELECT 1 FROM"
+            " articles_fts WHERE articles_fts MATCH :q LIMIT :dense))"
+            " SELECT * FROM (SELECT a.id, NULL AS score, NULL AS published, NULL AS floor"
+            f" FROM articles a WHERE {' AND '.join([*conds, test])}"
+            f" AND (SELECT dense FROM n) ORDER BY {order} {page})"
+            " UNION ALL"
+            " SELECT * FROM (SELECT a.id, NULL, NULL, NULL FROM articles a WHERE "
+            + " AND ".join(["a.id IN (SELECT rowid FROM articles_fts WHERE NOT (SELECT"
+                            " dense FROM n) AND articles_fts MATCH :q)", *conds])
+            + f" ORDER BY {order} {page})",
+            params,
+        )
     if not many or (bounds and not filters.sources):
         # FTS5 yields every match (in the date window's id range, if any), sorted by date.
         return (
