@@ -139,3 +139,19 @@ def test_every_combination_is_valid_sql(store: Store) -> None:
 def test_bad_sort() -> None:
     with pytest.raises(ValueError):
         search_sql(parse_query("x"), SearchFilters(sort="best"))
+
+
+@pytest.mark.parametrize("query", ["camera", "nikon -rumor", '"camera lens"', "lei*"])
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+@pytest.mark.parametrize("fi", range(len(FILTERS)))
+def test_dense_walk_agrees_with_reference(store: Store, monkeypatch: pytest.MonkeyPatch,
+                                          query: str, sort: str, fi: int) -> None:
+    """With DENSE_CAP lowered, the date-index walk (EXISTS per article) is the plan taken."""
+    import aggregator.search.sql as sqlmod
+
+    monkeypatch.setattr(sqlmod, "DENSE_CAP", 3)
+    f = SearchFilters(**{**FILTERS[fi].__dict__, "sort": sort, "limit": 15, "offset": 5})
+    rows = run(store, query, f, True)
+    if not window_is_exact(rows, f.limit):
+        rows = run(store, query, f, True, exact=True)
+    assert [r[0] for r in rows] == reference(store, query, f)
