@@ -156,7 +156,9 @@ def search_sql(
                               "offset": filters.offset}
     where = _where(filters, params)
     page = "LIMIT :limit OFFSET :offset"
-    with_bounds, bounds = _date_bounds(filters)
+    # The id bounds of a date window cost a walk over its (published) index range: worth it
+    # only when FTS5 would otherwise read many matches.
+    with_bounds, bounds = _date_bounds(filters) if many else ("", [])
     match = ["articles_fts MATCH :q", *bounds]
     if filters.sort == "relevance":
         params.update(tw=TITLE_WEIGHT, bw=BODY_WEIGHT)
@@ -200,8 +202,8 @@ def search_sql(
         )
     direction = "DESC" if filters.sort == "newest" else "ASC"
     order = f"a.published {direction}, a.id {direction}"
-    walkable = not bounds and not filters.language and filters.story_id is None
-    if many and walkable and (direction == "ASC" or filters.sources):
+    walkable = not filters.language and filters.story_id is None
+    if many and walkable and (direction == "ASC" or filters.sources or bounds):
         # Dense matches: walk the date index ((source, published) with a source filter) in
         # order and test each article against FTS5 by rowid (one lookup per article, so only
         # when at least DENSE_CAP articles match); else collect the match ids once and walk.
@@ -214,11 +216,11 @@ def search_sql(
             " articles_fts WHERE articles_fts MATCH :q LIMIT :dense))"
             " SELECT * FROM (SELECT a.id, NULL AS score, NULL AS published, NULL AS floor"
             f" FROM articles a WHERE {' AND '.join([*conds, test])}"
-            f" AND (SELECT dense FROM n) ORDER BY {order} {page})"
+            f" ORDER BY {order} LIMIT (SELECT :limit * dense FROM n) OFFSET :offset)"
             " UNION ALL"
             " SELECT * FROM (SELECT a.id, NULL, NULL, NULL FROM articles a WHERE "
-            + " AND ".join(["a.id IN (SELECT rowid FROM articles_fts WHERE NOT (SELECT"
-                            " dense FROM n) AND articles_fts MATCH :q)", *conds])
+            + " AND ".join(["a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts"
+                            " MATCH :q LIMIT (SELECT -1 + dense FROM n))", *conds])
             + f" ORDER BY {order} {page})",
             params,
         )
