@@ -18,20 +18,27 @@ How the store runs a search::
 Plans (``many`` = at least PROBE_CAP matches, from the cheap probe):
 
 - relevance, BM25 with the title weighted 10 to the body's 1 (lower score is better):
-  - few matches, or any filter: FTS5 yields every match; a date filter also bounds the FTS
-    rowid range (the id range of articles published in the window), a source filter with
-    many matches is tested against a set built once from the (source, published) index.
+  - few matches, or a language/story/attribution filter only: FTS5 yields every match,
+    joined to the articles for the filters.
+  - many matches with a source or date filter: every match is tested against a set built
+    once from the (source, published) / (published) index; a date filter also bounds the
+    FTS rowid range (the id range of articles published in the window).
   - many matches and no filter: ranking covers the RECENT_CAP most recent matches (by id,
-    i.e. crawl order), so a one-word query over a million stories stays fast; for news
-    that is the useful set. With one --source: the source's RECENT_CAP newest articles.
-    ``exact=True`` ranks every match.
+    i.e. crawl order; one backwards FTS5 pass), so a one-word query over a million stories
+    stays fast; for news that is the useful set. With one --source: the source's
+    RECENT_CAP newest articles. ``exact=True`` ranks every match.
 - newest / oldest:
   - few matches: every match, sorted by date.
-  - many, newest: the WINDOW newest matches by id that pass the filters (FTS5 reads its
-    index backwards and stops), sorted by date; ``window_is_exact`` proves the page exact
-    (or the store re-runs with ``exact=True``).
-  - otherwise: the match ids are collected once (no ranking) and the date index is walked
-    in order until the page is full.
+  - many: if at least DENSE_CAP articles match (counted in the same statement, stopping
+    at DENSE_CAP), the date index ((source, published) with one source, (published)
+    otherwise; not with several sources, a language or a story) is walked in order and
+    each article tested against FTS5 by rowid until the page is full: exact, and about
+    (limit + offset) * articles / matches lookups.
+    Used for oldest, and for newest with a source or date filter; below DENSE_CAP the
+    match ids are collected once (no ranking) and the date index walked in order.
+  - many, newest, no source/date filter: the WINDOW newest matches by id that pass the
+    filters (FTS5 reads its index backwards and stops), sorted by date;
+    ``window_is_exact`` proves the page exact (or the store re-runs with ``exact=True``).
 """
 
 from __future__ import annotations
@@ -202,7 +209,8 @@ def search_sql(
         )
     direction = "DESC" if filters.sort == "newest" else "ASC"
     order = f"a.published {direction}, a.id {direction}"
-    walkable = not filters.language and filters.story_id is None
+    # One source at most: with several, SQLite would read all their articles to sort them.
+    walkable = not filters.language and filters.story_id is None and len(filters.sources) < 2
     if many and walkable and (direction == "ASC" or filters.sources or bounds):
         # Dense matches: walk the date index ((source, published) with a source filter) in
         # order and test each article against FTS5 by rowid (one lookup per article, so only
