@@ -191,6 +191,11 @@ def search_sql(
                     "articles_fts.rowid >= coalesce((SELECT id FROM articles WHERE"
                     " source = :src0 ORDER BY published DESC LIMIT 1 OFFSET :recent), 0)"
                 )
+                # ... and the set below only holds those (an index range, not the whole
+                # source).
+                where = [*where, "a.published >= coalesce((SELECT published FROM articles"
+                         " WHERE source = :src0 ORDER BY published DESC LIMIT 1"
+                         " OFFSET :recent), '')"]
             if where:
                 # A set built once from the indexes, tested per match; ``+`` keeps SQLite
                 # from handing it to FTS5 as rowid lookups (one FTS query per id: slow).
