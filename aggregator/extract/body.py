@@ -349,6 +349,25 @@ def _siblings(top: HtmlElement, scoring: Scoring, clutter: Clutter) -> list[Html
     return chosen
 
 
+def _widen(top: HtmlElement, scoring: Scoring, clutter: Clutter) -> HtmlElement:
+    """Go up to an ancestor holding clearly more article text at a small cost in other text."""
+    top_g = scoring.credit.get(top, 0.0)
+    top_score = scoring.scores.get(top, scoring.score(top))
+    node = top.getparent()
+    for _ in range(2):
+        if node is None or _tag(node) in ("body", "html") or clutter.own(node):
+            break
+        g = scoring.credit.get(node, 0.0)
+        if g >= WIDEN_GAIN * top_g and scoring.score(node) >= WIDEN_KEEP * top_score:
+            return node
+        node = node.getparent()
+    return top
+
+
+#: Widening to an ancestor needs this much more article text, keeping this share of the score.
+WIDEN_GAIN = 1.25
+WIDEN_KEEP = 0.8
+
 #: A sibling of the body container joins it with this much article text of its own.
 SIBLING_MIN = 150.0
 SIBLING_SHARE = 0.1
@@ -396,6 +415,7 @@ def choose_body(root: HtmlElement, clutter: Clutter,
     if top is None:
         body = root.find("body")
         return [body] if body is not None else [root]
+    top = _widen(top, scoring, clutter)
     lead = _lead_before(top, clutter)
     containers = _siblings(top, scoring, clutter)
     return [lead, *containers] if lead is not None else containers
