@@ -33,7 +33,6 @@ import struct
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 try:  # optional: vectorised shingle hashing and bin minima (same values as the pure path)
     import numpy as _np
@@ -183,14 +182,31 @@ _K2 = 0xC2B2AE3D27D4EB4F
 _K3 = 0xBF58476D1CE4E5B9
 
 
-@lru_cache(maxsize=1 << 18)
+_TOKEN_HASHES: dict[str, int] = {}
+_TOKEN_CACHE_MAX = 1 << 18
+
+
 def _token_hash(token: str) -> int:
     return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
 
 
+def _token_hashes(words: Sequence[str]) -> list[int]:
+    """``_token_hash`` of every word, through a bounded dict (a C-level map on a hit)."""
+    cache = _TOKEN_HASHES
+    try:
+        return list(map(cache.__getitem__, words))
+    except KeyError:
+        if len(cache) > _TOKEN_CACHE_MAX:
+            cache.clear()
+        for w in words:
+            if w not in cache:
+                cache[w] = _token_hash(w)
+        return list(map(cache.__getitem__, words))
+
+
 def _shingle_hashes(words: Sequence[str], k: int) -> set[int]:
     """Distinct 64-bit hashes of the k-word shingles (one shingle for shorter texts)."""
-    hs = [_token_hash(w) for w in words]
+    hs = _token_hashes(words)
     if not hs:
         return set()
     if len(hs) < k:
@@ -220,7 +236,11 @@ def _bins_numpy(words: Sequence[str], k: int) -> tuple[list[int], int]:
     """Bin minima and distinct-shingle count for 3-word shingles, vectorised: the same
     arithmetic as ``_shingle_hashes`` + the mixing loop, in wrapping uint64."""
     np = _np
-    hs = np.fromiter(map(_token_hash, words), dtype=np.uint64, count=len(words))
+    try:
+        hs = np.fromiter(map(_TOKEN_HASHES.__getitem__, words), dtype=np.uint64,
+                         count=len(words))
+    except KeyError:
+        hs = np.array(_token_hashes(words), dtype=np.uint64)
     sh = (hs[:-2] * _NP_K1) ^ (hs[1:-1] * _NP_K2) ^ hs[2:]
     h = (sh ^ (sh >> _NP_31)) * _NP_K3  # a bijection: distinct shingles stay distinct
     h.sort()

@@ -33,15 +33,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from operator import eq
 
 from aggregator.dedup.fingerprint import (
     DEFAULT_SETTINGS,
     DedupSettings,
     Signature,
     content_hash_of_tokens,
-    is_near_duplicate,
     signature_of_tokens,
-    similarity,
     tokens,
 )
 from aggregator.dedup.urls import DEFAULT_TRACKING_PARAMS, canonical_url
@@ -210,16 +209,7 @@ def _name_counts(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
     multi: Counter[str] = Counter()
     single: Counter[str] = Counter()
     opener: Counter[str] = Counter()
-
-    def flush(run: list[str], at_start: bool) -> None:
-        if not run:
-            return
-        name = _fold(" ".join(run))
-        if len(run) > 1:
-            multi[name] += 1
-        elif len(name) > 1:
-            (opener if at_start else single)[name] += 1
-
+    buckets = (multi, single, opener)
     for match in _NAME_RUN.finditer(text):
         start = match.start()
         before = text[max(0, start - 8):start].rstrip(" \t")
@@ -231,29 +221,50 @@ def _name_counts(text: str) -> tuple[Counter[str], Counter[str], Counter[str]]:
             if folded:
                 (opener if opens else single)[folded] += 1
             continue
-        run: list[str] = []
-        run_at_start = False
-        for raw in group.split():
-            ends = raw.endswith((".", ":"))
-            word = raw.rstrip(".:")
-            if word.endswith(("'s", "’s")):
-                word = word[:-2]
-            folded = _fold(word)
-            ok = (bool(word) and word not in _ROMAN and not _DIGIT.search(word)
-                  and not (folded in _NOT_NAMES and (not run or word.isupper())))
-            if ok:
-                if not run:
-                    run_at_start = opens
-                run.append(word)
-            else:
-                flush(run, run_at_start)
-                run = []
-            if ends:
-                flush(run, run_at_start)
-                run = []
-            opens = ends
-        flush(run, run_at_start)
+        for bucket, name in _run_names(group, opens):
+            buckets[bucket][name] += 1
     return multi, single, opener
+
+
+@lru_cache(maxsize=65536)
+def _run_names(group: str, opens: bool) -> tuple[tuple[int, str], ...]:
+    """The names in a run of several capitalised words, as (bucket, name) pairs: bucket 0
+    for a multi-word name, 1 for a single name inside a sentence, 2 for a sentence opener.
+    ``opens``: the run's first word opens a sentence."""
+    out: list[tuple[int, str]] = []
+
+    def flush(run: list[str], at_start: bool) -> None:
+        if not run:
+            return
+        name = _fold(" ".join(run))
+        if len(run) > 1:
+            out.append((0, name))
+        elif len(name) > 1:
+            out.append((2 if at_start else 1, name))
+
+    run: list[str] = []
+    run_at_start = False
+    for raw in group.split():
+        ends = raw.endswith((".", ":"))
+        word = raw.rstrip(".:")
+        if word.endswith(("'s", "’s")):
+            word = word[:-2]
+        folded = _fold(word)
+        ok = (bool(word) and word not in _ROMAN and not _DIGIT.search(word)
+              and not (folded in _NOT_NAMES and (not run or word.isupper())))
+        if ok:
+            if not run:
+                run_at_start = opens
+            run.append(word)
+        else:
+            flush(run, run_at_start)
+            run = []
+        if ends:
+            flush(run, run_at_start)
+            run = []
+        opens = ends
+    flush(run, run_at_start)
+    return tuple(out)
 
 
 def extract_entities(text: str) -> Counter[str]:
@@ -421,15 +432,27 @@ def _score(features: ArticleFeatures, cand: StoryCandidate, settings: DedupSetti
     score = 0.0
     body = 0.0
     near: tuple[float, int] | None = None
-    if features.signature.size >= settings.min_shingles:
+    mine = features.signature
+    if mine.size >= settings.min_shingles:
+        values, size = mine.values, mine.size
+        perm = len(values)
         for index, sig in enumerate(cand.signatures):
-            if sig.size < settings.min_shingles:
+            if sig.size < settings.min_shingles or len(sig.values) != perm:
                 continue
-            value = similarity(features.signature, sig)
+            # similarity() and is_near_duplicate() from one Jaccard estimate
+            same = sum(map(eq, values, sig.values))
+            if not same:
+                continue
+            j = same / perm
+            small, large = min(size, sig.size), max(size, sig.size)
+            value = min(1.0, j * (size + sig.size) / (1.0 + j) / small)
             body = max(body, value)
-            dup = is_near_duplicate(features.signature, sig, settings)
-            if dup is not None and (near is None or dup > near[0]):
-                near = (dup, index)
+            if value < settings.near_duplicate or (
+                    small / large < settings.trimmed_ratio
+                    and j < settings.near_duplicate_jaccard):
+                continue
+            if near is None or value > near[0]:
+                near = (value, index)
     if near is not None:
         article = cand.article_ids[near[1]] if near[1] < len(cand.article_ids) else None
         return 10.0, [f"near-duplicate body {near[0]:.2f}"], (

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from aggregator.dedup import (
     DEFAULT_SETTINGS,
@@ -38,6 +39,8 @@ from aggregator.store.timefmt import iso as store_iso
 
 MAX_CANDIDATE_STORIES = 4
 MAX_STORY_ARTICLES = 6
+_HASH_PROBE = ("SELECT id, signature, content_hash, duplicate_of, story_id FROM articles"
+               " WHERE id IN (SELECT id FROM articles WHERE content_hash = ? LIMIT 5)")
 
 
 @dataclass(frozen=True)
@@ -56,30 +59,36 @@ class Deduplicator:
         self.conn = conn
         self.settings = settings
         self.iso = iso
+        self._probes: dict[int, str] = {}
+        self._story_probes: dict[int, str] = {}
+        self._candidate_sql: dict[int, str] = {}
 
     def lookup(self, feats: ArticleFeatures, published: datetime) -> Verdict:
         conn, settings = self.conn, self.settings
         keys = tuple(band_keys(feats.signature, settings))
-        ids = [r[0] for r in conn.execute(
-            "SELECT id FROM articles WHERE content_hash = ? LIMIT 5", (feats.content_hash,))]
+        # One statement: the articles with the same content hash or a shared band key, with
+        # their signatures and stories (two indexed probes, each with a limit).
         if keys:
-            marks = ",".join("?" * len(keys))
-            ids += [r[0] for r in conn.execute(
-                f"SELECT DISTINCT article_id FROM dedup_bands WHERE band_key IN ({marks})"
-                f" LIMIT {int(settings.max_band_candidates)}", keys)]
-        candidates: dict[int, DuplicateCandidate] = {}
-        if ids:
-            marks = ",".join("?" * len(ids))
-            for aid, sig, chash, dup in conn.execute(
-                    f"SELECT id, signature, content_hash, duplicate_of FROM articles"
-                    f" WHERE id IN ({marks}) AND signature IS NOT NULL", ids):
-                candidates[aid] = DuplicateCandidate(aid, Signature.from_bytes(sig), chash, dup)
-        dup = find_duplicate(feats.signature, feats.content_hash, candidates.values(), settings)
+            sql = self._probe_sql(len(keys))
+            params: tuple[object, ...] = (feats.content_hash, *keys)
+        else:
+            sql, params = _HASH_PROBE, (feats.content_hash,)
+        candidates: list[DuplicateCandidate] = []
+        stories: dict[int, int | None] = {}
+        for aid, sig, chash, dup_of, sid in conn.execute(sql, params):
+            if sig is None or aid in stories:
+                continue
+            stories[aid] = sid
+            candidates.append(DuplicateCandidate(aid, Signature.from_bytes(sig), chash, dup_of))
+        dup = find_duplicate(feats.signature, feats.content_hash, candidates, settings)
         story_id: int | None = None
         if dup is not None:
-            row = conn.execute("SELECT story_id FROM articles WHERE id = ?",
-                               (dup.duplicate_of,)).fetchone()
-            story_id = row[0] if row else None
+            if dup.duplicate_of in stories:
+                story_id = stories[dup.duplicate_of]
+            else:
+                row = conn.execute("SELECT story_id FROM articles WHERE id = ?",
+                                   (dup.duplicate_of,)).fetchone()
+                story_id = row[0] if row else None
         skeys = tuple(entity_keys(feats))
         if story_id is None and skeys:
             top = self._candidate_stories(skeys, published)
@@ -91,6 +100,20 @@ class Deduplicator:
                     dup = DuplicateDecision(decision.duplicate_of,
                                             decision.similarity or 0.0, False)
         return Verdict(dup, story_id, keys, skeys)
+
+    def _probe_sql(self, count: int) -> str:
+        sql = self._probes.get(count)
+        if sql is None:
+            marks = ",".join("?" * count)
+            sql = self._probes[count] = (
+                "SELECT id, signature, content_hash, duplicate_of, story_id FROM articles"
+                " WHERE id IN (SELECT id FROM articles WHERE content_hash = ? LIMIT 5)"
+                " UNION ALL"
+                " SELECT id, signature, content_hash, duplicate_of, story_id FROM articles"
+                " WHERE id IN (SELECT DISTINCT article_id FROM dedup_bands"
+                f" WHERE band_key IN ({marks})"
+                f" LIMIT {int(self.settings.max_band_candidates)})")
+        return sql
 
     def record(self, verdict: Verdict, *, article_id: int, feats: ArticleFeatures, title: str,
                source: str, published: datetime) -> int:
@@ -151,36 +174,63 @@ class Deduplicator:
         low, high = self.iso(published - window), self.iso(published + window)
         # Per key, the newest stories in the window: a hot key (a brand) cannot crowd out
         # the rarer ones (a model code, a press release).
-        one = ("SELECT * FROM (SELECT story_id, key FROM story_keys WHERE key = ? AND"
-               " seen BETWEEN ? AND ? ORDER BY seen DESC LIMIT ?)")
+        # The weighting (an entity key counts 1, a model or press-release key 3) and the
+        # ranking run in SQL: one statement, a few rows back.
         params: list[object] = []
         for key in skeys:
             params += [key, low, high, self.settings.max_key_stories]
-        weights: dict[int, int] = defaultdict(int)
-        for sid, key in self.conn.execute(" UNION ALL ".join([one] * len(skeys)), params):
-            weights[sid] += 1 if key[0] == "e" else 3
-        return sorted(weights, key=lambda sid: (-weights[sid], sid))[:MAX_CANDIDATE_STORIES]
+        return [sid for (sid,) in self.conn.execute(self._stories_sql(len(skeys)), params)]
+
+    def _stories_sql(self, count: int) -> str:
+        sql = self._story_probes.get(count)
+        if sql is None:
+            one = ("SELECT * FROM (SELECT story_id, key FROM story_keys WHERE key = ? AND"
+                   " seen BETWEEN ? AND ? ORDER BY seen DESC LIMIT ?)")
+            sql = self._story_probes[count] = (
+                "SELECT story_id FROM (" + " UNION ALL ".join([one] * count) + ")"
+                " GROUP BY story_id"
+                " ORDER BY sum(CASE WHEN substr(key, 1, 1) = 'e' THEN 1 ELSE 3 END) DESC,"
+                f" story_id LIMIT {MAX_CANDIDATE_STORIES}")
+        return sql
 
     def _candidates(self, story_ids: Sequence[int]) -> list[StoryCandidate]:
-        marks = ",".join("?" * len(story_ids))
         keys: dict[int, set[str]] = defaultdict(set)
-        for sid, key in self.conn.execute(
-                f"SELECT story_id, key FROM story_keys WHERE story_id IN ({marks})", story_ids):
-            keys[sid].add(key)
         titles: dict[int, list[str]] = defaultdict(list)
         sigs: dict[int, list[Signature]] = defaultdict(list)
         ids: dict[int, list[int]] = defaultdict(list)
-        for aid, sid, title, sig in self.conn.execute(
-                f"SELECT id, story_id, title, signature FROM articles WHERE story_id IN ({marks})"
-                " AND duplicate_of IS NULL AND signature IS NOT NULL ORDER BY id DESC LIMIT ?",
-                [*story_ids, MAX_STORY_ARTICLES * len(story_ids)]):
-            if len(titles[sid]) < MAX_STORY_ARTICLES:
-                titles[sid].append(title)
-                sigs[sid].append(Signature.from_bytes(sig))
-                ids[sid].append(aid)
-        first = dict(self.conn.execute(
-            f"SELECT id, first_seen FROM stories WHERE id IN ({marks})", story_ids).fetchall())
+        first: dict[int, str] = {}
+        # One statement: the stories' first times, their keys, their newest originals.
+        params = [*story_ids, *story_ids, *story_ids, MAX_STORY_ARTICLES * len(story_ids)]
+        for kind, sid, text, aid, sig in self.conn.execute(
+                self._candidates_sql(len(story_ids)), params):
+            if kind == 1:
+                keys[sid].add(text)
+            elif kind == 2:
+                if len(titles[sid]) < MAX_STORY_ARTICLES:
+                    titles[sid].append(text)
+                    sigs[sid].append(Signature.from_bytes(sig))
+                    ids[sid].append(aid)
+            else:
+                first[sid] = text
         return [StoryCandidate(sid, frozenset(keys[sid]), tuple(titles[sid]),
-                               datetime.fromisoformat(first[sid]), tuple(sigs[sid]),
-                               tuple(ids[sid]))
+                               _from_iso(first[sid]), tuple(sigs[sid]), tuple(ids[sid]))
                 for sid in story_ids]
+
+    def _candidates_sql(self, count: int) -> str:
+        sql = self._candidate_sql.get(count)
+        if sql is None:
+            marks = ",".join("?" * count)
+            sql = self._candidate_sql[count] = (
+                f"SELECT 0, id, first_seen, NULL, NULL FROM stories WHERE id IN ({marks})"
+                " UNION ALL"
+                f" SELECT 1, story_id, key, NULL, NULL FROM story_keys WHERE story_id IN ({marks})"
+                " UNION ALL SELECT * FROM ("
+                "SELECT 2, story_id, title, id, signature FROM articles"
+                f" WHERE story_id IN ({marks}) AND duplicate_of IS NULL"
+                " AND signature IS NOT NULL ORDER BY id DESC LIMIT ?)")
+        return sql
+
+
+@lru_cache(maxsize=4096)
+def _from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
