@@ -75,7 +75,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS story_keys_story_key ON story_keys (story_id, 
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # == dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), without strftime's cost
+    return dt.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 @dataclass(frozen=True)

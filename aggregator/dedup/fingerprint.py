@@ -196,11 +196,12 @@ def _token_hashes(words: Sequence[str]) -> list[int]:
     try:
         return list(map(cache.__getitem__, words))
     except KeyError:
-        if len(cache) > _TOKEN_CACHE_MAX:
+        missing = set(words).difference(cache)
+        if len(cache) + len(missing) > _TOKEN_CACHE_MAX:
             cache.clear()
-        for w in words:
-            if w not in cache:
-                cache[w] = _token_hash(w)
+            missing = set(words)
+        for w in missing:
+            cache[w] = _token_hash(w)
         return list(map(cache.__getitem__, words))
 
 

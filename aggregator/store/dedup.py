@@ -39,6 +39,7 @@ from aggregator.store.timefmt import iso as store_iso
 
 MAX_CANDIDATE_STORIES = 4
 MAX_STORY_ARTICLES = 6
+_SEP = "\x1f"  # between a story's keys in one group_concat value
 _HASH_PROBE = ("SELECT id, signature, content_hash, duplicate_of, story_id FROM articles"
                " WHERE id IN (SELECT id FROM articles WHERE content_hash = ? LIMIT 5)")
 
@@ -204,7 +205,7 @@ class Deduplicator:
         for kind, sid, text, aid, sig in self.conn.execute(
                 self._candidates_sql(len(story_ids)), params):
             if kind == 1:
-                keys[sid].add(text)
+                keys[sid].update(text.split(_SEP))
             elif kind == 2:
                 if len(titles[sid]) < MAX_STORY_ARTICLES:
                     titles[sid].append(text)
@@ -223,7 +224,8 @@ class Deduplicator:
             sql = self._candidate_sql[count] = (
                 f"SELECT 0, id, first_seen, NULL, NULL FROM stories WHERE id IN ({marks})"
                 " UNION ALL"
-                f" SELECT 1, story_id, key, NULL, NULL FROM story_keys WHERE story_id IN ({marks})"
+                " SELECT 1, story_id, group_concat(key, char(31)), NULL, NULL FROM story_keys"
+                f" WHERE story_id IN ({marks}) GROUP BY story_id"
                 " UNION ALL SELECT * FROM ("
                 "SELECT 2, story_id, title, id, signature FROM articles"
                 f" WHERE story_id IN ({marks}) AND duplicate_of IS NULL"
