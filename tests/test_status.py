@@ -50,7 +50,8 @@ def add(store: Store, source: str, n: int, *, fetched: datetime, text: str = BOD
         dated: bool = True, authored: bool = True, start: int = 0) -> None:
     for i in range(start, start + n):
         url = f"http://127.0.0.1:9/{source}/{i}.html"
-        art = Article(url=url, title=f"{source} story {i}", text=text,
+        # distinct texts: an exact copy would be stored as an alias of the first
+        art = Article(url=url, title=f"{source} story {i}", text=f"{text} [{source}-{i}]",
                       authors=("Ana Example",) if authored else (),
                       published=fetched - timedelta(hours=1) if dated else None)
         store.save_article(art, source=source, canonical_url=url, aliases=[],
