@@ -426,6 +426,15 @@ def _within(published: datetime | None, first_seen: datetime | None, days: float
     return abs(published - first_seen) <= timedelta(days=days)
 
 
+@lru_cache(maxsize=1024)
+def _split_keys(keys: frozenset[str]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """A story's keys as (model codes, press-release URLs, entities), prefixes dropped."""
+    models = frozenset(k[2:] for k in keys if k.startswith("m:"))
+    press = frozenset(k[2:] for k in keys if k.startswith("p:"))
+    entities = frozenset(k[2:] for k in keys if k.startswith("e:"))
+    return models, press, entities
+
+
 def _score(features: ArticleFeatures, cand: StoryCandidate, settings: DedupSettings
            ) -> tuple[float, list[str], tuple[int, float] | None]:
     reasons: list[str] = []
@@ -457,9 +466,7 @@ def _score(features: ArticleFeatures, cand: StoryCandidate, settings: DedupSetti
         article = cand.article_ids[near[1]] if near[1] < len(cand.article_ids) else None
         return 10.0, [f"near-duplicate body {near[0]:.2f}"], (
             (article, round(near[0], 4)) if article is not None else None)
-    models = {k[2:] for k in cand.keys if k.startswith("m:")}
-    press = {k[2:] for k in cand.keys if k.startswith("p:")}
-    entities = {k[2:] for k in cand.keys if k.startswith("e:")}
+    models, press, entities = _split_keys(cand.keys)
     if features.models and models:
         shared = features.models & models
         if shared:

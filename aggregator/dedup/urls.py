@@ -255,6 +255,17 @@ def _canonical_host(hostname: str) -> str:
 
 def canonical_url(url: str, *, tracking_params: Sequence[str] = DEFAULT_TRACKING_PARAMS) -> str:
     """The canonical form of ``url`` (see the module docstring). Never raises."""
+    if isinstance(tracking_params, tuple):  # hashable: the same URL is often asked twice
+        return _canonical_url_cached(url, tracking_params)
+    return _canonical_url(url, tracking_params)
+
+
+@lru_cache(maxsize=2048)
+def _canonical_url_cached(url: str, tracking_params: tuple[str, ...]) -> str:
+    return _canonical_url(url, tracking_params)
+
+
+def _canonical_url(url: str, tracking_params: Sequence[str]) -> str:
     text = url.strip()
     try:
         parts = urlsplit(text)

@@ -133,7 +133,7 @@ class Deduplicator:
                 (title, when, source, article_id, when)).lastrowid or 0)
             seen = when
         else:
-            conn.execute(
+            seen = conn.execute(
                 "UPDATE stories SET articles = articles + 1, updated = max(updated, :t),"
                 " title = CASE WHEN :t < first_seen THEN :title ELSE title END,"
                 " first_source = CASE WHEN :t < first_seen THEN :src ELSE first_source END,"
@@ -141,10 +141,9 @@ class Deduplicator:
                 " first_seen = min(first_seen, :t),"
                 " sources = (SELECT count(DISTINCT source) FROM articles"
                 "            WHERE story_id = :sid OR id = :aid)"
-                " WHERE id = :sid",
-                {"t": when, "src": source, "aid": article_id, "sid": story_id, "title": title})
-            seen = conn.execute("SELECT first_seen FROM stories WHERE id = ?",
-                                (story_id,)).fetchone()[0]
+                " WHERE id = :sid RETURNING first_seen",
+                {"t": when, "src": source, "aid": article_id, "sid": story_id, "title": title}
+            ).fetchone()[0]
         original = dup.duplicate_of if dup else None
         if dup is not None and not dup.exact and self._published_before(when, original):
             # Copies arrived out of order: the newcomer is the earliest copy, so it becomes
