@@ -463,7 +463,8 @@ def _current_rss_mb() -> float:
     return 0.0
 
 
-def scale_one(n: int, window: int, settings: DedupSettings = DEFAULT_SETTINGS) -> dict:
+def scale_one(n: int, window: int, settings: DedupSettings = DEFAULT_SETTINGS, *,
+              mmap_mb: int = 0) -> dict:
     per_day = 900.0  # about a thousand articles a day across all sources
     start = datetime(2024, 1, 1, tzinfo=UTC)
     with tempfile.TemporaryDirectory() as tmp:
@@ -479,6 +480,8 @@ def scale_one(n: int, window: int, settings: DedupSettings = DEFAULT_SETTINGS) -
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA cache_size=-65536")
         conn.execute("PRAGMA wal_autocheckpoint=10000")
+        if mmap_mb:
+            conn.execute(f"PRAGMA mmap_size={int(mmap_mb) << 20}")
         index = DedupIndex(conn, settings)
         synth = Synth(seed=5)
         items = list(synth.stream(window, last - timedelta(days=3), per_day))
@@ -519,7 +522,7 @@ def scale_one(n: int, window: int, settings: DedupSettings = DEFAULT_SETTINGS) -
             "rss_end_mb": rss_end, "db_mb": db_mb}
 
 
-def run_scale(sizes: Iterable[int], window: int) -> list[str]:
+def run_scale(sizes: Iterable[int], window: int, mmap_mb: int = 0) -> list[str]:
     lines = ["art/s = timed articles / CPU seconds of the process (one core); wall = elapsed.",
              "tx/art: one transaction per article; tx/50: 50 articles per transaction.",
              f"{'stored':>9}{'timed':>6}{'tx/art cpu':>11}{'wall':>6}{'ms cpu':>7}"
@@ -528,7 +531,8 @@ def run_scale(sizes: Iterable[int], window: int) -> list[str]:
     first = None
     for n in sizes:
         out = subprocess.run([sys.executable, __file__, "--scale-one", str(n),
-                              "--window", str(window)], capture_output=True, text=True,
+                              "--window", str(window), "--mmap", str(mmap_mb)],
+                             capture_output=True, text=True,
                              check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         first = first or r["per_s"]
@@ -546,10 +550,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quality", action="store_true", help="quality only")
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--window", type=int, default=3000, help="timed articles per size")
+    parser.add_argument("--mmap", type=int, default=0, metavar="MB",
+                        help="PRAGMA mmap_size for the timed connection (default 0: off, as"
+                             " the store opens it)")
     parser.add_argument("--scale-one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.scale_one is not None:
-        print(json.dumps(scale_one(args.scale_one, args.window)))
+        print(json.dumps(scale_one(args.scale_one, args.window, mmap_mb=args.mmap)))
         return 0
     print("== quality: fixtures/dedup/articles.jsonl ==")
     quality = run_quality()
@@ -559,7 +566,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(f"== scale: fingerprint + lookup + insert, one core, window of {args.window} ==")
     print("\n".join(run_scale([], args.window)), flush=True)
-    run_scale(args.sizes, args.window)
+    run_scale(args.sizes, args.window, args.mmap)
     return 0
 
 
