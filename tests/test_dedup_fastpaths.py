@@ -1,0 +1,58 @@
+"""The fast paths of the dedup features give the same values as the plain ones."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import aggregator.dedup.fingerprint as fp
+from aggregator.dedup.stories import _MODEL, _model_code, extract_models
+from aggregator.dedup.urls import canonical_url
+
+
+def _texts() -> list[str]:
+    rnd = random.Random(5)
+    words = ["kestrel", "optics", "z6iii", "lens", "the", "a", "24.2mp", "mark", "ii", "x-t5"]
+    out = [" ".join(rnd.choice(words) for _ in range(rnd.randint(1, 400))) for _ in range(60)]
+    out += [" ".join(rnd.choice("abcd") for _ in range(rnd.randint(60, 300))) for _ in range(30)]
+    return out
+
+
+@pytest.mark.skipif(fp._np is None, reason="numpy not installed")
+def test_numpy_signature_equals_pure_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = _texts()
+    fast = [fp.signature(t) for t in texts]
+    monkeypatch.setattr(fp, "_np", None)
+    plain = [fp.signature(t) for t in texts]
+    assert fast == plain
+    assert [fp.band_keys(s) for s in fast] == [fp.band_keys(s) for s in plain]
+
+
+def _models_by_full_scan(text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for match in _MODEL.finditer(text):
+        code = _model_code(match.group(1))
+        if code is None:
+            continue
+        if match.group(3):
+            code += ("MK" if match.group(2) else "") + match.group(3)
+        counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("text", [
+    "The Nikon Z6III and the Fujifilm X-T5 meet the Sony A7R V and the Canon R5 Mark II.",
+    "A 24.2MP sensor, f/2.8, 1080p, 4K60 and the R5 II.5 oddity; -R5 .5a 'a5 _a5 a_5 é5 5é",
+    "EOS R5 Mark II, EOS R5 Mk II, Z 9, Z9, X100VI, Q3 43, ZV-E10 II. X-H2S.",
+    "no digits at all here",
+    "",
+])
+def test_model_codes_equal_full_scan(text: str) -> None:
+    assert dict(extract_models(text)) == _models_by_full_scan(text)
+
+
+def test_canonical_url_cache_and_list_params_agree() -> None:
+    url = "HTTPS://WWW.Example.com:443/amp/news/a.html?utm_source=x&b=2&a=1#frag"
+    assert canonical_url(url) == canonical_url(url, tracking_params=["utm_*"])
+    assert canonical_url(url) == canonical_url(url)
