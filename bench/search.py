@@ -584,8 +584,11 @@ def report(stats: dict, warm: list[dict], cold: list[dict], dropped: bool) -> No
     print("| measure | value |\n|---|---|")
     print(f"| load, end to end (generate + index_text + insert + FTS, 2 procs) | "
           f"{stats['load_rate']:,.0f} articles/s ({stats['load_wall_s']:.0f} s) |")
-    print(f"| insert + FTS index only (main process, batches of {BATCH:,}) | "
-          f"{stats['insert_rate']:,.0f} articles/s ({stats['insert_s']:.0f} s) |")
+    print(f"| insert + FTS index only (main process, batches of {stats.get('batch', 5000):,})"
+          f" | {stats['insert_rate']:,.0f} articles/s ({stats['insert_s']:.0f} s) |")
+    if "index_s" in stats:
+        print(f"| articles indexes made after the load (in the load figure) | "
+              f"{stats['index_s']:.0f} s |")
     print(f"| index_text CPU | {stats['fold_cpu_s'] / n * 1e6:,.0f} µs/article |")
     print(f"| insert + FTS CPU (main process) | {stats['insert_cpu_s'] / n * 1e6:,.0f} "
           "µs/article |")
