@@ -141,7 +141,10 @@ def normalize_text(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """The words of ``text``, normalised (NFKC, case-folded); numbers keep "24.2" together."""
-    folded = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
+    if text.isascii():  # NFKC and the typography table change nothing; casefold is lower
+        folded = text.lower()
+    else:
+        folded = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
     if "'" not in folded:
         return _TOKEN.findall(folded)
     return [t.replace("'", "") for t in _TOKEN.findall(folded)]
