@@ -55,8 +55,8 @@ GENERATOR = "aggregator"
 #: The fields of ``aggregator show --format json`` (and of every JSON Lines row).
 PUBLIC_FIELDS = (
     "id", "url", "canonical_url", "source", "title", "authors", "published", "modified",
-    "fetched", "language", "summary", "site_name", "image", "section", "tags", "duplicate_of",
-    "story_id", "text", "attributions",
+    "feed_published", "fetched", "language", "summary", "site_name", "image", "section",
+    "tags", "duplicate_of", "story_id", "text", "attributions",
 )
 CSV_FIELDS = (
     "id", "url", "canonical_url", "source", "title", "authors", "published", "modified",
