@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -284,6 +284,7 @@ def _is_title_case(title: str) -> bool:
     return len(words) >= 3 and sum(w[0].isupper() for w in words) / len(words) > 0.7
 
 
+@lru_cache(maxsize=65536)
 def _entity_forms(name: str) -> tuple[str, ...]:
     """A name and, for names of three words or more, its last two words: "Sprecherin Lena
     Hofmann" and "Lena Hofmann" meet."""
@@ -293,7 +294,15 @@ def _entity_forms(name: str) -> tuple[str, ...]:
 
 def shared_entity_weight(mine: Iterable[str], theirs: Iterable[str]) -> float:
     """Sum over my entities found in theirs: 1 for a multi-word name, 0.5 for one word."""
-    forms = {f for name in theirs for f in _entity_forms(name)}
+    return _shared_weight(mine, {f for name in theirs for f in _entity_forms(name)})
+
+
+@lru_cache(maxsize=1024)
+def _form_set(theirs: frozenset[str]) -> frozenset[str]:
+    return frozenset(f for name in theirs for f in _entity_forms(name))
+
+
+def _shared_weight(mine: Iterable[str], forms: Set[str]) -> float:
     total = 0.0
     for name in mine:
         if any(f in forms for f in _entity_forms(name)):
@@ -479,7 +488,7 @@ def _score(features: ArticleFeatures, cand: StoryCandidate, settings: DedupSetti
     if features.press_urls & press:
         score += settings.press_release_bonus
         reasons.append("same press release")
-    shared = shared_entity_weight(features.entities, entities)
+    shared = _shared_weight(features.entities, _form_set(entities))
     if shared:
         value = min(1.0, shared / settings.entity_saturation)
         score += settings.entity_weight * value
