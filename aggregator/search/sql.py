@@ -171,9 +171,9 @@ def search_sql(
         params.update(tw=TITLE_WEIGHT, bw=BODY_WEIGHT)
         cols = "bm25(articles_fts, :tw, :bw) AS score, NULL AS published, NULL AS floor"
         if not where and many and not exact:
-            # One pass: the RECENT_CAP newest matches (FTS5 reads backwards and stops),
-            # ranked among themselves.
-            params["recent"] = RECENT_CAP
+            # One pass: the RECENT_CAP + 1 newest matches (FTS5 reads backwards and stops),
+            # ranked among themselves (+ 1: the same rows as the older two-pass form).
+            params["recent"] = RECENT_CAP + 1
             return (
                 "WITH recent(id, score) AS MATERIALIZED (SELECT rowid,"
                 " bm25(articles_fts, :tw, :bw) FROM articles_fts WHERE articles_fts MATCH :q"
