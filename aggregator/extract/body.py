@@ -418,7 +418,62 @@ def choose_body(root: HtmlElement, clutter: Clutter,
     top = _widen(top, scoring, clutter)
     lead = _lead_before(top, clutter)
     containers = _siblings(top, scoring, clutter)
-    return [lead, *containers] if lead is not None else containers
+    chosen = [lead, *containers] if lead is not None else containers
+    if paras is not None:
+        chosen = _stray_paragraphs(root, top, chosen, paras, clutter)
+    return chosen
+
+
+#: A paragraph outside the chosen container but inside the same <article>/<main> region
+#: joins the body when it has this much text (characters, after the MIN_PARAGRAPH discount).
+STRAY_MIN = 80.0
+_REGION_TAGS = ("article", "main")
+
+
+def _negative_up_to(el: HtmlElement, region: HtmlElement) -> bool:
+    """Any clutter word on el or its ancestors below region, even beside an article word
+    ("article-byline"): stray text must be plainly article text."""
+    node: HtmlElement | None = el
+    while node is not None and node is not region:
+        names = _class_id(node)
+        if names and any(hints.NEGATIVE.search(t) for t in names[:400].split()):
+            return True
+        node = node.getparent()
+    return False
+
+
+def _stray_paragraphs(root: HtmlElement, top: HtmlElement, chosen: list[HtmlElement],
+                      paras: Sequence[Paragraph], clutter: Clutter) -> list[HtmlElement]:
+    """Add substantial paragraphs that sit in the article region around the container
+    (split layouts: text before/after an embedded block or a second column of the story)."""
+    region = None
+    node = top.getparent()
+    for _ in range(4):
+        if node is None or _tag(node) in ("body", "html"):
+            break
+        if _tag(node) in _REGION_TAGS:
+            region = node
+            break
+        node = node.getparent()
+    if region is None:
+        return chosen
+    extra = []
+    for para in paras:
+        if para.weight < STRAY_MIN or _tag(para.el) not in ("p", "blockquote", "pre"):
+            continue
+        el = para.el
+        if not _contains(region, el) or any(_contains(c, el) or _contains(el, c)
+                                            for c in chosen):
+            continue
+        if clutter.inside(el) or _negative_up_to(el, region):
+            continue
+        extra.append(el)
+    if not extra:
+        return chosen
+    order = {el: i for i, el in enumerate(region.iter())}
+    merged = [c for c in chosen if c not in order] + sorted(
+        [c for c in chosen if c in order] + extra, key=order.__getitem__)
+    return merged
 
 
 def _lead_before(top: HtmlElement, clutter: Clutter) -> HtmlElement | None:
