@@ -326,3 +326,43 @@ def test_share_bar_and_comment_heading_are_left_out() -> None:
       <p>{PARA}</p><p>{PARA}</p><h3>Leave a comment</h3></article>""")
     text = extract_article(html, URL).text
     assert "Facebook" not in text and "Twittern" not in text and "comment" not in text
+
+
+def test_jsonld_in_cdata_is_read() -> None:
+    head = """<script type="application/ld+json">//<![CDATA[
+      {"@type": "NewsArticle", "headline": "Lens news today",
+       "datePublished": "2024-02-01T08:00:00Z",
+       "author": {"@type": "Person", "name": "Ana Costa"}}
+    //]]></script>"""
+    art = extract_article(page(f"<article><h1>Lens news today</h1><p>{PARA}</p><p>{PARA}</p>"
+                               "<div class='byline'>By Ana Costa, Senior Staff Technologist, "
+                               "Photo Desk</div></article>", head=head), URL)
+    assert art.authors == ("Ana Costa",)
+    assert art.published == datetime(2024, 2, 1, 8, 0, tzinfo=UTC)
+
+
+def test_byline_parts_that_are_not_names_are_skipped() -> None:
+    html = page(f"""<article><h1>Lens news today</h1>
+      <div class="author">By <a href="/a/ben">Ben Silverman</a>
+        <div class="author-title">Games Editor</div>
+        <span class="byline-date">March 5, 2024</span></div>
+      <p>{PARA}</p><p>{PARA}</p></article>""")
+    assert extract_article(html, URL).authors == ("Ben Silverman",)
+
+
+def test_first_author_meta_wins_and_byl_is_read() -> None:
+    body = f"<article><h1>Lens news today</h1><p>{PARA}</p><p>{PARA}</p></article>"
+    both = ('<meta name="author" content="Ana Costa">'
+            '<meta name="dc.creator" content="Someone Else">')
+    assert extract_article(page(body, head=both), URL).authors == ("Ana Costa",)
+    byl = '<meta name="byl" content="By Corey Kilgannon">'
+    assert extract_article(page(body, head=byl), URL).authors == ("Corey Kilgannon",)
+
+
+def test_jsonld_headline_that_disagrees_with_title_and_h1_is_not_the_title() -> None:
+    head = """<title>Hermitian matrix - Wikipedia</title>
+    <script type="application/ld+json">{"@type": "Article",
+      "headline": "matrix equal to its conjugate-transpose"}</script>"""
+    html = page(f"<h1>Hermitian matrix</h1><article><p>{PARA}</p><p>{PARA}</p></article>",
+                head=head)
+    assert extract_article(html, URL).title == "Hermitian matrix"

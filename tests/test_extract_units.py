@@ -25,6 +25,8 @@ from aggregator.models import SiteRule
      "Kestrel K9 review: first look at the stacked sensor"),
     ("Canon - Nikon merger rumours", None, None, "Canon - Nikon merger rumours"),
     ("Just a title", None, None, "Just a title"),
+    ("How we designed the K9's AF - an async tracking engine", None, None,
+     "How we designed the K9's AF - an async tracking engine"),
 ])
 def test_title_suffix_stripping(raw, site, h1, want) -> None:
     assert clean_title(raw, site_name=site, h1=h1) == want
@@ -42,9 +44,22 @@ def test_title_suffix_stripping(raw, site, h1, want) -> None:
     ("Max Mustermann, 31.05.2012", ["Max Mustermann"]),
     ("https://example.com/authors/jane", []),
     ("By", []),
+    ("By GILLIAN MOHNEY March 11, 2015 3:46 PM", ["Gillian Mohney"]),
+    ("By Nathan Willis March 25, 2015", ["Nathan Willis"]),
+    ("Martin Untersinger (avec Damien Leloup et Morgane Tual)",
+     ["Martin Untersinger", "Damien Leloup", "Morgane Tual"]),
+    ("Tech Industry by Steven Musil", ["Steven Musil"]),
+    ("Written by Rob Ewaschuk Edited by Betsy Beyer", ["Rob Ewaschuk"]),
+    ("By Brenda Goodman, MA", ["Brenda Goodman"]),
+    ("Mark Ma", ["Mark Ma"]),
 ])
 def test_author_cleaning(raw, want) -> None:
     assert split_authors(raw) == want
+
+
+def test_a_name_with_a_label_glued_on_gives_way_to_the_bare_name() -> None:
+    assert clean_authors(["Ben Silverman Games Editor", "Ben Silverman"]) == ("Ben Silverman",)
+    assert clean_authors(["Tech Insider Alex Perry", "Alex Perry"]) == ("Alex Perry",)
 
 
 def test_site_name_is_not_an_author_and_names_are_unique() -> None:

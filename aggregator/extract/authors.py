@@ -14,8 +14,12 @@ _URLISH = re.compile(r"https?://\S+|www\.\S+")
 _SPLIT = re.compile(r"\s*(?:,|;|\s&\s|\sand\s|\sund\s|\set\s|\sy\s|\||/|\n| · | • )\s*", re.I)
 _TRAILING = re.compile(
     r"(?:\s*[,|•·–—-]\s*|\s+)(?:updated|published|posted|on|am|le|vom|last updated|"
+    r"edited by|photos? by|illustrations? by|additional reporting|"
     r"\d{1,2}[./]\d{1,2}[./]\d{2,4}|\d{4}-\d{2}-\d{2}|"
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d)\b.*$", re.I)
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,4})\b.*$", re.I)
+# "A (avec B et C)", "A (with B)": the co-authors in parentheses are names too
+_WITH = re.compile(r"\s*\(\s*(?:avec|with|mit|con|com)\s+([^()]*)\)", re.I)
+_INNER_BY = re.compile(r"^.*?\s(?:by|von|par|por)\s+(?=\S)", re.I)
 _ROLE_SUFFIX = re.compile(
     r"\s*[,|–—-]\s*(?:staff|senior|contributing|editor|reporter|correspondent|writer|"
     r"photographer|columnist|redakteur|chief|associate|deputy|managing|news|tech|freelance"
@@ -23,7 +27,8 @@ _ROLE_SUFFIX = re.compile(
 _NOT_NAME = re.compile(
     r"^(?:by|and|the|staff|admin|administrator|editor|editors|redaktion|team|guest|anonymous|"
     r"unknown|author|none|null|share|follow|more|view|posts?|articles?|contributors?|"
-    r"about|email|twitter|facebook|home|news|read more|see all|last|updated|last updated)$",
+    r"about|email|twitter|facebook|home|news|read more|see all|last|updated|last updated|"
+    r"m\.?a|m\.?s|m\.?sc|ph\.?d|m\.?d|mba|b\.?a|b\.?sc|r\.?n|m\.?p\.?h)\.?$",
     re.I)
 _DIGITS = re.compile(r"\d")
 _ROLE_WORDS = frozenset({
@@ -42,6 +47,9 @@ def clean_author(raw: str) -> str | None:
     text = _HANDLE.sub("", text)
     for _ in range(2):
         text = _PREFIX.sub("", text)
+    inner = _INNER_BY.search(text)
+    if inner:  # "Tech Industry by Jane Doe": a section label before the byline
+        text = text[inner.end():]
     text = _TRAILING.sub("", text)
     text = _ROLE_SUFFIX.sub("", text)
     text = text.strip(" \t,;:|-–—·•()[]\"'")
@@ -63,6 +71,7 @@ def clean_author(raw: str) -> str | None:
 def split_authors(raw: str) -> list[str]:
     """"A and B", "A, B & C", "By A | Staff" -> list of names."""
     text = _EMAIL.sub(" ", _URLISH.sub(" ", " ".join(raw.split())))
+    text = _WITH.sub(r", \1", text)
     text = _PREFIX.sub("", text)
     text = _TRAILING.sub("", text)
     names: list[str] = []
@@ -85,4 +94,18 @@ def clean_authors(values: list[str], *, site_name: str | None = None) -> tuple[s
                 continue
             seen.add(key)
             out.append(name)
-    return tuple(out)
+    return drop_extended(out)
+
+
+def drop_extended(names: list[str]) -> tuple[str, ...]:
+    """The names without those that are another of the names plus a label."""
+    return tuple(n for n in names if not any(_extends(n, other) for other in names))
+
+
+def _extends(name: str, other: str) -> bool:
+    """"Ben Silverman Games Editor" extends "Ben Silverman": a label glued to a name that
+    is there on its own too."""
+    if len(other) >= len(name):
+        return False
+    a, b = name.lower(), other.lower()
+    return a.startswith(b + " ") or a.endswith(" " + b)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 from lxml import etree
 from lxml.html import HtmlElement
 
-from aggregator.extract.authors import clean_authors
+from aggregator.extract.authors import clean_authors, drop_extended
 from aggregator.extract.dates import (
     date_from_url,
     parse_date,
@@ -100,11 +100,15 @@ def _types(obj: dict[str, Any]) -> list[str]:
     return []
 
 
+# JSON-LD wrapped for old XHTML parsers: "<![CDATA[ ... ]]>", "//<![CDATA[", "<!-- ... -->"
+_CDATA = re.compile(r"^\s*(?://\s*)?(?:<!\[CDATA\[|<!--)|(?://\s*)?(?:\]\]>|-->)\s*$")
+
+
 def _jsonld_objects(root: HtmlElement) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for script in root.xpath('//script[contains(translate(@type, "JSONLD", "jsonld"), '
                              '"ld+json")]'):
-        raw = (script.text or "").strip()
+        raw = _CDATA.sub("", (script.text or "")).strip()
         if not raw:
             continue
         try:
@@ -191,6 +195,13 @@ def _norm(text: str) -> str:
     return re.sub(r"\W+", " ", text.lower()).strip()
 
 
+def _agrees(title: str, *others: str | None) -> bool:
+    """True when ``title`` and one of ``others`` contain each other (or none is known)."""
+    known = [_norm(o) for o in others if o]
+    t = _norm(title)
+    return not known or any(t in o or o in t for o in known if o)
+
+
 def clean_title(raw: str, *, site_name: str | None = None, h1: str | None = None) -> str:
     """Drop a " | Site Name" / "Site - " part of a page title."""
     raw = _clean(raw)
@@ -216,7 +227,9 @@ def clean_title(raw: str, *, site_name: str | None = None, h1: str | None = None
     # Unknown site: a short last part after " | " or " - " is usually the site.
     last = parts[-1]
     head = _join(parts[:-1], seps[:-1])
-    if seps[-1].strip() in ("|", "-", "–", "—", "::", "·", "»", "«", "›", "•", "~") and (
+    # (a part starting in lower case continues the headline: "ATF - an async framework")
+    if seps[-1].strip() in ("|", "-", "–", "—", "::", "·", "»", "«", "›", "•", "~") and not (
+            last[:1].islower()) and (
             (len(last.split()) <= 4 and len(head.split()) >= 3)
             or (len(last.split()) <= 2 and len(head.split()) >= 2)):
         return head
@@ -258,8 +271,34 @@ def _byline_text(el: HtmlElement) -> str | None:
         name = el.find('.//*[@itemprop="name"]')
         if name is not None:
             return _clean(name.get("content") or name.text_content())
-    text = _clean(el.text_content())
+    text = _clean(_text_skipping(el, _is_byline_extra))
     return text if text and len(text) < 120 else None
+
+
+_BYLINE_EXTRA = re.compile(r"title|role|job|position|date|time|bio|desc", re.I)
+
+
+def _is_byline_extra(el: HtmlElement) -> bool:
+    """A part of a byline that is not a name: the author's job title, the date, a bio."""
+    if el.tag in ("time", "script", "style"):
+        return True
+    return any(_BYLINE_EXTRA.search(c) for c in (el.get("class") or "").split())
+
+
+def _text_skipping(el: HtmlElement, skip: Callable[[HtmlElement], bool]) -> str:
+    """``el.text_content()`` without the subtrees ``skip`` picks out (their tails kept)."""
+    parts: list[str] = []
+
+    def walk(node: HtmlElement) -> None:
+        if isinstance(node.tag, str) and (node is el or not skip(node)):
+            parts.append(node.text or "")
+            for child in node:
+                walk(child)
+        if node is not el:
+            parts.append(node.tail or "")
+
+    walk(el)
+    return "".join(parts)
 
 
 def _visible_bylines(root: HtmlElement, site_name: str | None = None) -> tuple[str, ...]:
@@ -279,7 +318,7 @@ def _visible_bylines(root: HtmlElement, site_name: str | None = None) -> tuple[s
         if first is None:
             first = el
         names.extend(n for n in found if n not in names)
-    return tuple(names)
+    return drop_extended(names)
 
 
 def _near(a: HtmlElement, b: HtmlElement) -> bool:
@@ -293,6 +332,10 @@ def _near(a: HtmlElement, b: HtmlElement) -> bool:
 
 
 # --------------------------------------------------------------------------- assembly
+
+_AUTHOR_METAS = ("author", "article:author", "byl", "sailthru.author", "parsely-author",
+                 "dc.creator", "dc:creator")
+
 
 def _is_url(value: str) -> bool:
     return value.startswith(("http://", "https://", "/"))
@@ -319,8 +362,11 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
     page_title = _clean(title_el.text_content()) if title_el is not None else ""
     h1s = root.xpath("//h1")
     h1 = _clean(h1s[0].text_content()) if len(h1s) >= 1 else None
-    raw = (_first(metas, "og:title", "twitter:title") or _ld_str(ld.get("headline"))
-           or page_title or h1 or "")
+    headline = _ld_str(ld.get("headline"))
+    if headline and page_title and h1 and _agrees(page_title, h1) and not _agrees(
+            headline, page_title, h1):
+        headline = None  # <title> and <h1> agree on another title: a description, not it
+    raw = (_first(metas, "og:title", "twitter:title") or headline or page_title or h1 or "")
     md.raw_title = page_title or raw
     title = clean_title(raw, site_name=site, h1=h1)
     if not title and h1:
@@ -352,15 +398,12 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
         _ld_str(ld.get("description")))
 
     # authors
-    author_values: list[str] = []
-    author_values.extend(_ld_names(ld.get("author")))
-    if not author_values:
-        author_values.extend(v for v in metas.get("author", []) if not _is_url(v))
-        author_values.extend(v for v in metas.get("article:author", []) if not _is_url(v))
-        author_values.extend(metas.get("sailthru.author", []))
-        author_values.extend(metas.get("parsely-author", []))
-        author_values.extend(metas.get("dc.creator", []))
-    md.authors = clean_authors(author_values, site_name=site)
+    md.authors = clean_authors(_ld_names(ld.get("author")), site_name=site)
+    for key in _AUTHOR_METAS:  # the first meta that names someone (they may disagree)
+        if md.authors:
+            break
+        md.authors = clean_authors([v for v in metas.get(key, []) if not _is_url(v)],
+                                   site_name=site)
     if not md.authors:
         md.authors = _visible_bylines(root, site)
 
