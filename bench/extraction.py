@@ -240,6 +240,36 @@ def _name_tokens(text: str) -> set[str]:
     return {t for t in _TOKEN.findall(text.lower()) if t not in _NAME_STOP}
 
 
+# Lenient forms, for references that keep what the issue says to leave out: a title with
+# its " | Site" part, a byline with "By", the date or a URL glued on.
+_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "«": '"', "»": '"'})
+_TITLE_SEP = re.compile(r"\s+(?:\||-|–|—|·|::|»|:)\s+")
+_MONTHS = {"jan", "january", "feb", "february", "mar", "march", "apr", "april", "may", "jun",
+           "june", "jul", "july", "aug", "august", "sep", "sept", "september", "oct", "october",
+           "nov", "november", "dec", "december"}
+_BYLINE_WORDS = _NAME_STOP | _MONTHS | {
+    "written", "edited", "posted", "published", "updated", "last", "on", "at", "am", "pm",
+    "avec", "et", "follow", "author", "de"}
+
+
+def _title_loose(got: str | None, want: str) -> bool:
+    g, w = _norm_title(got).translate(_QUOTES), _norm_title(want).translate(_QUOTES)
+    if not g:
+        return False
+    if g == w:
+        return True
+    parts = _TITLE_SEP.split(re.sub(r"\s*\[[^\]]*\]\s*$", "", w))
+    seps = _TITLE_SEP.findall(w)
+    heads = {w.rsplit(sep, 1)[0] for sep in seps} | {w.split(sep, 1)[1] for sep in seps}
+    return g in heads or g == parts[0] or g == parts[-1]
+
+
+def _byline_tokens(text: str) -> set[str]:
+    text = re.sub(r"https?://\S+|\(\s*https?://[^)]*\)", " ", text)
+    tokens = {re.sub(r"\d+", "", t) for t in _TOKEN.findall(text.lower())}
+    return {t for t in tokens if t and t not in _BYLINE_WORDS}
+
+
 def _date_match(expected: str, got) -> bool:  # noqa: ANN001
     from aggregator.extract.dates import parse_date
 
@@ -254,7 +284,7 @@ def _date_match(expected: str, got) -> bool:  # noqa: ANN001
 def print_metadata_table(cases: list[Case]) -> None:
     import trafilatura
 
-    rows = {"ours": [0, 0, 0], "trafilatura": [0, 0, 0]}
+    rows = {"ours": [0, 0, 0, 0, 0], "trafilatura": [0, 0, 0, 0, 0]}
     n_title = n_author = n_date = 0
     for case in cases:
         meta = case.meta
@@ -282,6 +312,11 @@ def print_metadata_table(cases: list[Case]) -> None:
             if meta.get("byline") and authors and _name_tokens(authors) == _name_tokens(
                     meta["byline"]):
                 rows[tool][1] += 1
+            if meta.get("title") and _title_loose(title, meta["title"]):
+                rows[tool][3] += 1
+            if meta.get("byline") and authors and _byline_tokens(authors) == _byline_tokens(
+                    meta["byline"]):
+                rows[tool][4] += 1
             if meta.get("publishedTime"):
                 if isinstance(date, str):
                     from aggregator.extract.dates import parse_date
@@ -290,12 +325,19 @@ def print_metadata_table(cases: list[Case]) -> None:
                 if _date_match(meta["publishedTime"], date):
                     rows[tool][2] += 1
     print(f"\nMetadata vs expected-metadata.json ({len(cases)} pages)")
-    print(f"| tool | title exact ({n_title}) | author where byline ({n_author}) | "
+    print(f"| tool | title exact ({n_title}) | title, site part ignored | "
+          f"author where byline ({n_author}) | author, byline names only | "
           f"published ({n_date}) |")
-    print("|---|---|---|---|")
-    for tool, (t, a, d) in rows.items():
-        print(f"| {tool} | {t / max(n_title, 1):.1%} | {a / max(n_author, 1):.1%} | "
+    print("|---|---|---|---|---|---|")
+    for tool, (t, a, d, tl, al) in rows.items():
+        print(f"| {tool} | {t / max(n_title, 1):.1%} | {tl / max(n_title, 1):.1%} | "
+              f"{a / max(n_author, 1):.1%} | {al / max(n_author, 1):.1%} | "
               f"{d / max(n_date, 1):.1%} |")
+    print("title, site part ignored: equal after typographic quotes are folded, or equal to the"
+          " reference\nwithout its part before/after a ' | ', ' - ', ' : ' separator (the"
+          " issue asks for titles without\nthe site name). author, byline names only: the"
+          " reference byline's words without 'By', dates,\nmonths and URLs, against the words"
+          " of the names we give.")
 
 
 def main(argv: list[str] | None = None) -> None:
