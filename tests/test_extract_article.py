@@ -366,3 +366,14 @@ def test_jsonld_headline_that_disagrees_with_title_and_h1_is_not_the_title() -> 
     html = page(f"<h1>Hermitian matrix</h1><article><p>{PARA}</p><p>{PARA}</p></article>",
                 head=head)
     assert extract_article(html, URL).title == "Hermitian matrix"
+
+
+def test_story_inside_an_aside_wrapper_or_ad_widget_named_wrapper_is_kept() -> None:
+    # layouts that wrap the whole story in <aside> or in a div named after an ad widget
+    aside = page(f"""<nav><a href="/">Home</a></nav><aside class="page-wrap">
+      <article><h1>Lens news today</h1><p>{PARA}</p><p>{PARA}</p></article></aside>
+      <aside class="sidebar"><p>Short teaser text for another story here.</p></aside>""")
+    assert PARA in extract_article(aside, URL).text
+    wrapper = page(f"""<div id="theme-taboola"><main><article><h1>Lens news today</h1>
+      <p>{PARA}</p><p>{PARA}</p></article></main></div>""")
+    assert PARA in extract_article(wrapper, URL).text

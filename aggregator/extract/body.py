@@ -90,6 +90,8 @@ class Clutter:
         tag = _tag(el)
         if not tag:
             return True  # comments, processing instructions
+        if tag == "aside" and self._holds_page(el) and el.find(".//article") is not None:
+            return False  # a layout wrapper marked up as <aside>, holding the story
         if tag in hints.SKIP_TAGS:
             parent = el.getparent()
             return not (tag == "footer" and parent is not None and parent.tag == "blockquote")

@@ -44,7 +44,7 @@ NEGATIVE = re.compile(
 )
 
 #: Negative words that hold even on an element holding most of the page's text.
-STRONG_NEGATIVE = re.compile(r"comment|disqus|cookie|consent|gdpr|newsletter|outbrain|taboola",
+STRONG_NEGATIVE = re.compile(r"comment|disqus|cookie|consent|gdpr|newsletter",
                              re.I)
 
 #: Class/id words that mark the article; they protect a negative match on the same element.
