@@ -276,6 +276,36 @@ def test_search_by_attribution(crawled: dict, expected_pages: dict, option: str,
     assert precision >= 0.9 and recall >= 0.75, (sorted(got), sorted(want))
 
 
+def search_ids(db: str, *args: str) -> list[int]:
+    # a word (nearly) every page has, in the fixture site's languages
+    result = run("--db", db, "search", "the OR der OR die OR le OR la", *args, "--all",
+                 "--format", "json",
+                 "--limit", "100")
+    assert result.exit_code == 0, result.output
+    return sorted(h["id"] for h in json.loads(result.output))
+
+
+@pytest.mark.parametrize("option, typed, stored", [
+    ("--quoted", "Celine Marchetti", "Céline Marchetti"),
+    ("--quoted", "CÉLINE  marchetti", "Céline Marchetti"),
+    ("--author", "JÜRGEN MÜLLER", "Jürgen Müller"),
+    ("--author", "jurgen muller", "Jürgen Müller"),
+])
+def test_name_filters_fold_case_and_accents(crawled: dict, option: str, typed: str,
+                                            stored: str) -> None:
+    db = str(crawled["db"])
+    want = search_ids(db, option, stored)
+    assert want
+    assert search_ids(db, option, typed) == want
+
+
+@pytest.mark.parametrize("option", ["--author", "--quoted", "--cites"])
+@pytest.mark.parametrize("pattern", ["%", "_", "J%", "% %"])
+def test_name_filters_take_wildcards_literally(crawled: dict, option: str,
+                                               pattern: str) -> None:
+    assert search_ids(str(crawled["db"]), option, pattern) == []
+
+
 def test_citation_chain_reaches_the_press_release(crawled: dict) -> None:
     db = str(crawled["db"])
     conn = sqlite3.connect(db)
