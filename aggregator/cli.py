@@ -112,7 +112,56 @@ CSV_COLUMNS = ("id", "published", "source", "title", "canonical_url", "authors",
                "story_id", "snippet")
 
 
-@cli.command()
+class QueryCommand(click.Command):
+    """A command with one QUERY argument that may start with '-' ("-NX-70 K9"): a dash word
+    in the query's place that is not one of the command's options is the query, and so is
+    the word after ``--`` (options may follow it). The query goes last, after ``--``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        names: dict[str, bool] = {}  # option name -> takes a value
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    names[name] = not (param.is_flag or param.count)
+        rest: list[str] = []
+        query: list[str] = []
+        plain = False  # a plain word (the query, for click) came before
+        i = 0
+        while i < len(args):
+            word = args[i]
+            i += 1
+            if word == "--":
+                if query:
+                    rest.append(word)  # a second --: leave it to click
+                    rest.extend(args[i:])
+                    break
+                query = args[i:i + 1]
+                i += 1
+                continue
+            if word.startswith("-") and word != "-":
+                name = word.split("=", 1)[0] if word.startswith("--") else word[:2]
+                if name in names:
+                    rest.append(word)
+                    takes_value = names[name] and "=" not in word and (
+                        word.startswith("--") or len(word) == 2)
+                    if takes_value and i < len(args):
+                        rest.append(args[i])
+                        i += 1
+                    continue
+                if not (query or plain) and (not word.startswith("--") or " " in word):
+                    query = [word]
+                    continue
+                raise click.UsageError(
+                    f"no such option: {name}. To search for text that starts with '-', put"
+                    f" it after --:  aggregator {ctx.info_name} -- {word!r}", ctx)
+            rest.append(word)
+            plain = True
+        if query:
+            rest += ["--", *query]
+        return super().parse_args(ctx, rest)
+
+
+@cli.command(cls=QueryCommand)
 @click.argument("query")
 @click.option("--source", "-s", "sources", multiple=True, metavar="NAME",
               help="Only articles from this source (repeatable).")

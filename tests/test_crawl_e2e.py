@@ -306,6 +306,30 @@ def test_name_filters_take_wildcards_literally(crawled: dict, option: str,
     assert search_ids(str(crawled["db"]), option, pattern) == []
 
 
+@pytest.mark.parametrize("args", [
+    ["-NX-70 K9"],
+    ["--format", "urls", "-NX-70 K9"],
+    ["-NX-70 K9", "--format", "urls"],
+    ["--", "-NX-70 K9", "--format", "urls"],
+    ["--limit", "5", "--", "-NX-70 K9"],
+])
+def test_query_may_start_with_a_dash(crawled: dict, args: list[str]) -> None:
+    db = str(crawled["db"])
+    want = run("--db", db, "search", "K9 NOT NX-70", "--format", "urls").output.split()
+    assert want
+    result = run("--db", db, "search", *args, *(["--format", "urls"]
+                                                  if "--format" not in args else []))
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == want[:5 if "5" in args else None]
+
+
+def test_unknown_option_says_how_to_search_for_dash_text(crawled: dict) -> None:
+    result = run("--db", str(crawled["db"]), "search", "sensor", "--bogus")
+    assert result.exit_code == 2
+    assert "no such option: --bogus" in result.output and "after --" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_citation_chain_reaches_the_press_release(crawled: dict) -> None:
     db = str(crawled["db"])
     conn = sqlite3.connect(db)
