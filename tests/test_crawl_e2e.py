@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
 from pathlib import Path
@@ -345,12 +347,23 @@ def test_citation_chain_reaches_the_press_release(crawled: dict) -> None:
 
 def test_search_formats_agree(crawled: dict) -> None:
     db = str(crawled["db"])
-    base = ["--db", db, "search", "sensor", "--limit", "10"]
-    as_json = [h["canonical_url"] for h in json.loads(run(*base, "--format", "json").output)]
-    as_urls = run(*base, "--format", "urls").output.split()
-    as_csv = run(*base, "--format", "csv").output.splitlines()[1:]
-    assert as_json and as_json == as_urls
-    assert len(as_csv) == len(as_json)
+    for query in ("sensor", "kestrel OR aurel OR norikawa"):
+        base = ["--db", db, "search", query, "--limit", "10"]
+        as_json = json.loads(run(*base, "--format", "json").output)
+        ids = [h["id"] for h in as_json]
+        assert ids and len(set(ids)) == len(ids)
+        as_jsonl = [json.loads(x)["id"] for x in
+                    run(*base, "--format", "jsonl").output.splitlines()]
+        rows = list(csv.DictReader(io.StringIO(run(*base, "--format", "csv").output)))
+        as_csv = [int(r["id"]) for r in rows]
+        as_urls = run(*base, "--format", "urls").output.split()
+        table = run(*base, "--format", "table").output
+        heads = [x for x in table.splitlines() if x.startswith("[")]
+        assert as_jsonl == ids
+        assert as_csv == ids
+        assert [r["title"] for r in rows] == [h["title"] for h in as_json]
+        assert as_urls == [h["canonical_url"] or h["url"] for h in as_json]
+        assert heads == [f"[{h['id']}] {h['title']}" for h in as_json]
 
 
 def test_duplicates_and_stories(crawled: dict, fixture_site: FixtureServer) -> None:
