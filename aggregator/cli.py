@@ -303,10 +303,26 @@ def story(obj: Context, story_id: int, fmt: str) -> None:
 def show(obj: Context, ident: str, fmt: str) -> None:
     """Print one stored article in full, with its attributions."""
     with obj.store(create=False) as store:
-        article = store.article(ident)
+        article = _stored_article(obj, store, ident)
     if article is None:
         raise click.ClickException(f"no stored article with id or URL {ident!r}")
     _print_article(article, fmt)
+
+
+def _stored_article(obj: Context, store: Any, ident: str) -> dict[str, Any] | None:
+    """The article with this id or URL; a URL is also looked up in canonical form (tracking
+    parameters, fragment, default port and AMP forms dropped), as the crawler stores it."""
+    article = store.article(ident.strip())
+    if article is not None or ident.strip().isdigit():
+        return article
+    from aggregator.dedup.urls import DEFAULT_TRACKING_PARAMS, canonical_url
+
+    tracking = _tracking(obj) or DEFAULT_TRACKING_PARAMS
+    try:
+        form = canonical_url(ident.strip(), tracking_params=tracking)
+    except ValueError:
+        return None
+    return store.article(form) if form and form != ident else None
 
 
 def _print_article(article: dict[str, Any], fmt: str) -> None:
@@ -353,7 +369,7 @@ def sources_of(obj: Context, ident: str, fmt: str) -> None:
     from aggregator.store.trace import trace
 
     with obj.store(create=False) as store:
-        article = store.article(ident)
+        article = _stored_article(obj, store, ident)
         if article is None:
             raise click.ClickException(f"no stored article with id or URL {ident!r}")
         root = trace(store, article["id"], tracking=_tracking(obj))
