@@ -379,10 +379,12 @@ def sources_of(obj: Context, ident: str, fmt: str) -> None:
     _print_trace(root, 0)
     origins = [o for o in root.origins() if o is not root]
     if origins:
+        first = root.earliest_origin()
         click.echo()
+        click.echo(f"Earliest stored origin: {_node_line(first)}")
         for o in origins:
-            click.echo(f"Earliest stored origin: [{o.article_id}] {o.title} ({o.source}, "
-                       f"{(o.published or '')[:10] or 'undated'})")
+            if o is not first:
+                click.echo(f"Also at the end of a chain: {_node_line(o)}")
     else:
         click.echo("\nNo cited article is stored; this is the earliest stored version.")
 
@@ -404,7 +406,13 @@ def _trace_json(node: Any) -> dict[str, Any]:
         "unresolved": [{k: a.get(k) for k in ("kind", "name", "role", "url")}
                        for a in node.unresolved],
         "origins": [o.article_id for o in node.origins()],
+        "earliest_origin": node.earliest_origin().article_id,
     }
+
+
+def _node_line(node: Any) -> str:
+    return (f"[{node.article_id}] {node.title} ({node.source}, "
+            f"{(node.published or '')[:10] or 'undated'})")
 
 
 def _print_trace(node: Any, depth: int) -> None:

@@ -345,6 +345,33 @@ def test_citation_chain_reaches_the_press_release(crawled: dict) -> None:
     assert "Earliest stored origin" in text
 
 
+def test_chain_prints_one_earliest_origin(crawled: dict) -> None:
+    db = str(crawled["db"])
+    conn = sqlite3.connect(db)
+    post = conn.execute("SELECT id FROM articles WHERE canonical_url LIKE"
+                        " '%/camerablog/%kestrel-confirms-k9-price-rise%'").fetchone()[0]
+    text = run("--db", db, "sources-of", str(post)).output
+    assert text.count("Earliest stored origin") == 1, text
+    out = json.loads(run("--db", db, "sources-of", str(post), "--format", "json").output)
+    assert len(out["origins"]) >= 2 and out["earliest_origin"] in out["origins"]
+    dates = dict(conn.execute("SELECT id, published FROM articles").fetchall())
+    assert dates[out["earliest_origin"]] == min(dates[o] for o in out["origins"])
+
+
+def test_chain_of_a_near_copy_leads_to_the_original(crawled: dict) -> None:
+    db = str(crawled["db"])
+    pairs = sqlite3.connect(db).execute(
+        "SELECT id, duplicate_of FROM articles WHERE duplicate_of IS NOT NULL").fetchall()
+    assert pairs
+    for copy, original in pairs:
+        out = json.loads(run("--db", db, "sources-of", str(copy), "--format", "json").output)
+        assert out["cites"][0]["id"] == original
+        assert out["cites"][0]["via"]["kind"] == "duplicate_of"
+        text = run("--db", db, "sources-of", str(copy)).output
+        assert f"copy of {out['cites'][0]['via']['name']} -> [{original}]" in text, text
+        assert text.count("Earliest stored origin") == 1, text
+
+
 def test_search_formats_agree(crawled: dict) -> None:
     db = str(crawled["db"])
     for query in ("sensor", "kestrel OR aurel OR norikawa"):
