@@ -112,7 +112,56 @@ CSV_COLUMNS = ("id", "published", "source", "title", "canonical_url", "authors",
                "story_id", "snippet")
 
 
-@cli.command()
+class QueryCommand(click.Command):
+    """A command with one QUERY argument that may start with '-' ("-NX-70 K9"): a dash word
+    in the query's place that is not one of the command's options is the query, and so is
+    the word after ``--`` (options may follow it). The query goes last, after ``--``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        names: dict[str, bool] = {}  # option name -> takes a value
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    names[name] = not (param.is_flag or param.count)
+        rest: list[str] = []
+        query: list[str] = []
+        plain = False  # a plain word (the query, for click) came before
+        i = 0
+        while i < len(args):
+            word = args[i]
+            i += 1
+            if word == "--":
+                if query:
+                    rest.append(word)  # a second --: leave it to click
+                    rest.extend(args[i:])
+                    break
+                query = args[i:i + 1]
+                i += 1
+                continue
+            if word.startswith("-") and word != "-":
+                name = word.split("=", 1)[0] if word.startswith("--") else word[:2]
+                if name in names:
+                    rest.append(word)
+                    takes_value = names[name] and "=" not in word and (
+                        word.startswith("--") or len(word) == 2)
+                    if takes_value and i < len(args):
+                        rest.append(args[i])
+                        i += 1
+                    continue
+                if not (query or plain) and (not word.startswith("--") or " " in word):
+                    query = [word]
+                    continue
+                raise click.UsageError(
+                    f"no such option: {name}. To search for text that starts with '-', put"
+                    f" it after --:  aggregator {ctx.info_name} -- {word!r}", ctx)
+            rest.append(word)
+            plain = True
+        if query:
+            rest += ["--", *query]
+        return super().parse_args(ctx, rest)
+
+
+@cli.command(cls=QueryCommand)
 @click.argument("query")
 @click.option("--source", "-s", "sources", multiple=True, metavar="NAME",
               help="Only articles from this source (repeatable).")
@@ -254,10 +303,26 @@ def story(obj: Context, story_id: int, fmt: str) -> None:
 def show(obj: Context, ident: str, fmt: str) -> None:
     """Print one stored article in full, with its attributions."""
     with obj.store(create=False) as store:
-        article = store.article(ident)
+        article = _stored_article(obj, store, ident)
     if article is None:
         raise click.ClickException(f"no stored article with id or URL {ident!r}")
     _print_article(article, fmt)
+
+
+def _stored_article(obj: Context, store: Any, ident: str) -> dict[str, Any] | None:
+    """The article with this id or URL; a URL is also looked up in canonical form (tracking
+    parameters, fragment, default port and AMP forms dropped), as the crawler stores it."""
+    article = store.article(ident.strip())
+    if article is not None or ident.strip().isdigit():
+        return article
+    from aggregator.dedup.urls import DEFAULT_TRACKING_PARAMS, canonical_url
+
+    tracking = _tracking(obj) or DEFAULT_TRACKING_PARAMS
+    try:
+        form = canonical_url(ident.strip(), tracking_params=tracking)
+    except ValueError:
+        return None
+    return store.article(form) if form and form != ident else None
 
 
 def _print_article(article: dict[str, Any], fmt: str) -> None:
@@ -304,7 +369,7 @@ def sources_of(obj: Context, ident: str, fmt: str) -> None:
     from aggregator.store.trace import trace
 
     with obj.store(create=False) as store:
-        article = store.article(ident)
+        article = _stored_article(obj, store, ident)
         if article is None:
             raise click.ClickException(f"no stored article with id or URL {ident!r}")
         root = trace(store, article["id"], tracking=_tracking(obj))
@@ -314,10 +379,12 @@ def sources_of(obj: Context, ident: str, fmt: str) -> None:
     _print_trace(root, 0)
     origins = [o for o in root.origins() if o is not root]
     if origins:
+        first = root.earliest_origin()
         click.echo()
+        click.echo(f"Earliest stored origin: {_node_line(first)}")
         for o in origins:
-            click.echo(f"Earliest stored origin: [{o.article_id}] {o.title} ({o.source}, "
-                       f"{(o.published or '')[:10] or 'undated'})")
+            if o is not first:
+                click.echo(f"Also at the end of a chain: {_node_line(o)}")
     else:
         click.echo("\nNo cited article is stored; this is the earliest stored version.")
 
@@ -339,7 +406,13 @@ def _trace_json(node: Any) -> dict[str, Any]:
         "unresolved": [{k: a.get(k) for k in ("kind", "name", "role", "url")}
                        for a in node.unresolved],
         "origins": [o.article_id for o in node.origins()],
+        "earliest_origin": node.earliest_origin().article_id,
     }
+
+
+def _node_line(node: Any) -> str:
+    return (f"[{node.article_id}] {node.title} ({node.source}, "
+            f"{(node.published or '')[:10] or 'undated'})")
 
 
 def _print_trace(node: Any, depth: int) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from aggregator.config import Settings
-from aggregator.dedup.urls import canonical_url, choose_canonical
+from aggregator.dedup.urls import canonical_url, choose_canonical, declared_aliases
 from aggregator.errors import AggregatorError, FeedError, HTTPStatusError
 from aggregator.extract import extract_article
 from aggregator.feeds import discover_feeds, parse_feed, parse_listing
@@ -196,9 +196,11 @@ class Crawler:
             tracking = self.settings.tracking_params
             final = canonical_url(page.final_url, tracking_params=tracking)
             canonical = choose_canonical(final, article.canonical_url, tracking_params=tracking)
+            # The AMP form the page declares is this article too: never fetched again.
+            amp = declared_aliases(page.final_url, article.amp_url, tracking_params=tracking)
             result = self.store.save_article(
                 article, source=source.name, canonical_url=canonical,
-                aliases=[entry.url, entry_canonical, page.final_url, final],
+                aliases=[entry.url, entry_canonical, page.final_url, final, *amp],
                 fetched=self.clock(), entry=entry, dedup=self.settings.dedup,
             )
         except AggregatorError as exc:

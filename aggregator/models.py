@@ -113,6 +113,7 @@ class Article:
     text: str
     html: str = ""  # sanitized body HTML
     canonical_url: str | None = None
+    amp_url: str | None = None  # the AMP form the page declares (<link rel="amphtml">)
     authors: tuple[str, ...] = ()
     published: datetime | None = None
     modified: datetime | None = None

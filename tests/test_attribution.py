@@ -193,6 +193,46 @@ def test_press_release_from_link_and_wording() -> None:
                                               "https://leica-camera.com/en-US/press/m12")]
 
 
+def test_press_release_named_in_german_by_the_maker() -> None:
+    got = run("<p>Nordlicht Optik hat in Leipzig ein neues Objektivwerk eröffnet. Das geht aus"
+              ' einer <a href="https://www.nlo-group.example/presse/werk-leipzig">'
+              "Pressemitteilung</a> des Herstellers hervor.</p>"
+              "<p>Nordlicht Optik wird dort ab dem Frühjahr 40.000 Objektive im Jahr"
+              " fertigen.</p>")
+    assert [(p.name, p.url) for p in rows(got, "press_release")] == [
+        ("Nordlicht Optik", "https://www.nlo-group.example/presse/werk-leipzig")]
+
+
+def test_joint_statement_on_the_company_site_despite_a_namesake() -> None:
+    got = run("<p>“We are proud of this plant,” said Hiro Tanabe, the founder.</p>"
+              "<p>In a <a href='https://www.tanabe.example/en/news/2026/plant'>joint statement"
+              "</a>, the two companies said they would share the new plant.</p>")
+    assert [(p.name, p.url) for p in rows(got, "press_release")] == [
+        ("Tanabe", "https://www.tanabe.example/en/news/2026/plant")]
+
+
+def test_release_linked_from_the_product_name() -> None:
+    got = run("<p>We met her a week after the launch of the <a href='https://media.ostro-group"
+              ".example/pressroom/25mm'>25mm f/1.8</a>, Ostro’s first lens for the system.</p>")
+    assert [(p.name, p.url) for p in rows(got, "press_release")] == [
+        ("Ostro", "https://media.ostro-group.example/pressroom/25mm")]
+
+
+def test_each_occurrence_of_a_release_keeps_its_row() -> None:
+    got = run("<p>“This is the answer,” said Mina Sato, the product manager, in the"
+              " <a href='https://www.ostro.example/pressroom/fw-2'>announcement</a>.</p>"
+              "<p>Source: <a href='https://www.ostro.example/pressroom/fw-2'>Ostro</a></p>")
+    assert [(p.name, p.role) for p in rows(got, "press_release")] == [
+        ("Ostro", None), ("Ostro", "source")]
+
+
+def test_links_without_release_wording_are_not_releases() -> None:
+    got = run("<p>Ostro’s first lens was reviewed by <a href='https://www.lensblog.example/"
+              "reviews/ostro-25'>Lens Blog</a> last year.</p>"
+              "<p>Read <a href='https://www.ostro.example/pressroom/'>Press room</a>.</p>")
+    assert rows(got, "press_release") == []
+
+
 def test_bylines_with_profile_links_and_metadata_names() -> None:
     page = ("<html><body><article><h1>T</h1><div class='byline'>By <a href='/author/jane-doe/'>"
             "Jane Doe</a> and <a href='/author/tom-roe/'>Tom Roe</a></div>"

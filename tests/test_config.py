@@ -120,3 +120,42 @@ drop = [".ad", ".related"]
     (rule,) = settings.rules
     assert rule.match == "example.org/news"
     assert rule.body == (".article-body",) and rule.drop == (".ad", ".related")
+
+
+def test_every_dedup_setting_loads_and_readme_gives_its_default(tmp_path: Path) -> None:
+    import dataclasses
+    import re
+    import tomllib
+
+    from aggregator.dedup import DedupSettings
+    from aggregator.dedup.urls import DEFAULT_TRACKING_PARAMS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"^\[dedup\].*?(?=^\[\[sources\]\])", readme, flags=re.M | re.S)
+    assert block
+    documented = tomllib.loads(block.group(0))["dedup"]
+    defaults = DedupSettings()
+    fields = {f.name for f in dataclasses.fields(DedupSettings)}
+    assert set(documented) == fields | {"tracking_params"}
+    assert tuple(documented.pop("tracking_params")) == DEFAULT_TRACKING_PARAMS
+    for name, value in documented.items():
+        assert getattr(defaults, name) == value, name
+    # the README's table, as written, loads and gives the defaults
+    settings = load_config(write(tmp_path, GOOD_SOURCE + block.group(0)))
+    assert settings.dedup == defaults and settings.tracking_params == DEFAULT_TRACKING_PARAMS
+
+
+def test_story_candidate_caps_are_settings(tmp_path: Path) -> None:
+    text = GOOD_SOURCE + "[dedup]\nmax_candidate_stories = 2\nmax_story_articles = 3\n"
+    settings = load_config(write(tmp_path, text))
+    assert settings.dedup.max_candidate_stories == 2
+    assert settings.dedup.max_story_articles == 3
+    with pytest.raises(ConfigError, match="must be positive"):
+        load_config(write(tmp_path, GOOD_SOURCE + "[dedup]\nmax_story_articles = 0\n"))
+    # ... and the store's story lookup uses them
+    import sqlite3
+
+    from aggregator.store.dedup import Deduplicator
+
+    dd = Deduplicator(sqlite3.connect(":memory:"), settings.dedup)
+    assert dd._stories_sql(1).endswith("LIMIT 2")

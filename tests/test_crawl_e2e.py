@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import sqlite3
 from pathlib import Path
@@ -276,6 +278,60 @@ def test_search_by_attribution(crawled: dict, expected_pages: dict, option: str,
     assert precision >= 0.9 and recall >= 0.75, (sorted(got), sorted(want))
 
 
+def search_ids(db: str, *args: str) -> list[int]:
+    # a word (nearly) every page has, in the fixture site's languages
+    result = run("--db", db, "search", "the OR der OR die OR le OR la", *args, "--all",
+                 "--format", "json",
+                 "--limit", "100")
+    assert result.exit_code == 0, result.output
+    return sorted(h["id"] for h in json.loads(result.output))
+
+
+@pytest.mark.parametrize("option, typed, stored", [
+    ("--quoted", "Celine Marchetti", "Céline Marchetti"),
+    ("--quoted", "CÉLINE  marchetti", "Céline Marchetti"),
+    ("--author", "JÜRGEN MÜLLER", "Jürgen Müller"),
+    ("--author", "jurgen muller", "Jürgen Müller"),
+])
+def test_name_filters_fold_case_and_accents(crawled: dict, option: str, typed: str,
+                                            stored: str) -> None:
+    db = str(crawled["db"])
+    want = search_ids(db, option, stored)
+    assert want
+    assert search_ids(db, option, typed) == want
+
+
+@pytest.mark.parametrize("option", ["--author", "--quoted", "--cites"])
+@pytest.mark.parametrize("pattern", ["%", "_", "J%", "% %"])
+def test_name_filters_take_wildcards_literally(crawled: dict, option: str,
+                                               pattern: str) -> None:
+    assert search_ids(str(crawled["db"]), option, pattern) == []
+
+
+@pytest.mark.parametrize("args", [
+    ["-NX-70 K9"],
+    ["--format", "urls", "-NX-70 K9"],
+    ["-NX-70 K9", "--format", "urls"],
+    ["--", "-NX-70 K9", "--format", "urls"],
+    ["--limit", "5", "--", "-NX-70 K9"],
+])
+def test_query_may_start_with_a_dash(crawled: dict, args: list[str]) -> None:
+    db = str(crawled["db"])
+    want = run("--db", db, "search", "K9 NOT NX-70", "--format", "urls").output.split()
+    assert want
+    result = run("--db", db, "search", *args, *(["--format", "urls"]
+                                                  if "--format" not in args else []))
+    assert result.exit_code == 0, result.output
+    assert result.output.split() == want[:5 if "5" in args else None]
+
+
+def test_unknown_option_says_how_to_search_for_dash_text(crawled: dict) -> None:
+    result = run("--db", str(crawled["db"]), "search", "sensor", "--bogus")
+    assert result.exit_code == 2
+    assert "no such option: --bogus" in result.output and "after --" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_citation_chain_reaches_the_press_release(crawled: dict) -> None:
     db = str(crawled["db"])
     conn = sqlite3.connect(db)
@@ -289,14 +345,52 @@ def test_citation_chain_reaches_the_press_release(crawled: dict) -> None:
     assert "Earliest stored origin" in text
 
 
+def test_chain_prints_one_earliest_origin(crawled: dict) -> None:
+    db = str(crawled["db"])
+    conn = sqlite3.connect(db)
+    post = conn.execute("SELECT id FROM articles WHERE canonical_url LIKE"
+                        " '%/camerablog/%kestrel-confirms-k9-price-rise%'").fetchone()[0]
+    text = run("--db", db, "sources-of", str(post)).output
+    assert text.count("Earliest stored origin") == 1, text
+    out = json.loads(run("--db", db, "sources-of", str(post), "--format", "json").output)
+    assert len(out["origins"]) >= 2 and out["earliest_origin"] in out["origins"]
+    dates = dict(conn.execute("SELECT id, published FROM articles").fetchall())
+    assert dates[out["earliest_origin"]] == min(dates[o] for o in out["origins"])
+
+
+def test_chain_of_a_near_copy_leads_to_the_original(crawled: dict) -> None:
+    db = str(crawled["db"])
+    pairs = sqlite3.connect(db).execute(
+        "SELECT id, duplicate_of FROM articles WHERE duplicate_of IS NOT NULL").fetchall()
+    assert pairs
+    for copy, original in pairs:
+        out = json.loads(run("--db", db, "sources-of", str(copy), "--format", "json").output)
+        assert out["cites"][0]["id"] == original
+        assert out["cites"][0]["via"]["kind"] == "duplicate_of"
+        text = run("--db", db, "sources-of", str(copy)).output
+        assert f"copy of {out['cites'][0]['via']['name']} -> [{original}]" in text, text
+        assert text.count("Earliest stored origin") == 1, text
+
+
 def test_search_formats_agree(crawled: dict) -> None:
     db = str(crawled["db"])
-    base = ["--db", db, "search", "sensor", "--limit", "10"]
-    as_json = [h["canonical_url"] for h in json.loads(run(*base, "--format", "json").output)]
-    as_urls = run(*base, "--format", "urls").output.split()
-    as_csv = run(*base, "--format", "csv").output.splitlines()[1:]
-    assert as_json and as_json == as_urls
-    assert len(as_csv) == len(as_json)
+    for query in ("sensor", "kestrel OR aurel OR norikawa"):
+        base = ["--db", db, "search", query, "--limit", "10"]
+        as_json = json.loads(run(*base, "--format", "json").output)
+        ids = [h["id"] for h in as_json]
+        assert ids and len(set(ids)) == len(ids)
+        as_jsonl = [json.loads(x)["id"] for x in
+                    run(*base, "--format", "jsonl").output.splitlines()]
+        rows = list(csv.DictReader(io.StringIO(run(*base, "--format", "csv").output)))
+        as_csv = [int(r["id"]) for r in rows]
+        as_urls = run(*base, "--format", "urls").output.split()
+        table = run(*base, "--format", "table").output
+        heads = [x for x in table.splitlines() if x.startswith("[")]
+        assert as_jsonl == ids
+        assert as_csv == ids
+        assert [r["title"] for r in rows] == [h["title"] for h in as_json]
+        assert as_urls == [h["canonical_url"] or h["url"] for h in as_json]
+        assert heads == [f"[{h['id']}] {h['title']}" for h in as_json]
 
 
 def test_duplicates_and_stories(crawled: dict, fixture_site: FixtureServer) -> None:

@@ -89,6 +89,9 @@ class DedupSettings:
       press_release_bonus: added when both cite the same press-release URL.
       model_conflict_penalty: subtracted when both name product models and none is shared.
       max_key_stories: stories read per entity key (cap for hot keys such as brands).
+      max_candidate_stories: stories scored for each new article (those sharing the most
+        keys with it).
+      max_story_articles: newest originals of each candidate story compared with it.
       entity_scan_chars: names and model codes are looked for in the title and this many
         leading characters of the body (news names its subject early; bounds the cost).
     """
@@ -112,6 +115,8 @@ class DedupSettings:
     press_release_bonus: float = 0.6
     model_conflict_penalty: float = 0.5
     max_key_stories: int = 50
+    max_candidate_stories: int = 4
+    max_story_articles: int = 6
     entity_scan_chars: int = 6000
 
     def __post_init__(self) -> None:
@@ -120,6 +125,8 @@ class DedupSettings:
                              f"!= {self.num_perm})")
         if self.shingle < 1 or self.num_perm < 1:
             raise ValueError("shingle and num_perm must be positive")
+        if self.max_candidate_stories < 1 or self.max_story_articles < 1:
+            raise ValueError("max_candidate_stories and max_story_articles must be positive")
 
 
 DEFAULT_SETTINGS = DedupSettings()

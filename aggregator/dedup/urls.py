@@ -48,6 +48,7 @@ __all__ = [
     "DEFAULT_TRACKING_PARAMS",
     "canonical_url",
     "choose_canonical",
+    "declared_aliases",
     "is_tracking_param",
     "registrable_site",
 ]
@@ -330,3 +331,22 @@ def choose_canonical(page_url: str, declared: str | None, *,
     if registrable_site(absolute) != registrable_site(page_url) or not registrable_site(page_url):
         return page
     return canonical_url(absolute, tracking_params=tracking_params)
+
+
+def declared_aliases(page_url: str, declared: str | None, *,
+                     tracking_params: Sequence[str] = DEFAULT_TRACKING_PARAMS) -> tuple[str, ...]:
+    """Other URLs of the same article that the page declares (its ``amphtml`` link), as
+    given and in canonical form; only http(s) URLs on the page's own registrable site (a
+    page cannot claim another site's URLs)."""
+    if not declared or not declared.strip():
+        return ()
+    try:
+        absolute = urljoin(page_url.strip(), declared.strip())
+        scheme = urlsplit(absolute).scheme.lower()
+    except ValueError:
+        return ()
+    site = registrable_site(page_url)
+    if scheme not in ("http", "https") or not site or registrable_site(absolute) != site:
+        return ()
+    return tuple(dict.fromkeys((absolute, canonical_url(absolute,
+                                                        tracking_params=tracking_params))))

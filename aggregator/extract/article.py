@@ -78,7 +78,7 @@ def _extract(html: str | bytes, url: str, rules: Sequence[SiteRule], entry: Entr
     attributions = _attributions(root, body.element, url, authors)
     return Article(
         url=url, title=title, text=text, html=body.html,
-        canonical_url=meta.canonical_url or url,
+        canonical_url=meta.canonical_url or url, amp_url=meta.amp_url,
         authors=authors, published=published, modified=meta.modified, language=meta.language,
         summary=summary, site_name=meta.site_name, image=meta.image, section=meta.section,
         tags=meta.tags, attributions=attributions,

@@ -105,7 +105,7 @@ _RE_FIRST_TO_REPORT = re.compile(r"\s+(?:was|were)\s+(?:the\s+)?first\s+to\s+(?:
                                  r"spot|publish)\b", re.I)
 
 _PRESS_URL = re.compile(
-    r"(?:/press(?:[-_]?releases?|room|centre|center|[-_]?news)?(?:/|$|\.|-)|/newsroom(?:/|$)|"
+    r"(?:/press(?:[-_]?releases?|room|centre|center|[-_]?news|e)?(?:/|$|\.|-)|/newsroom(?:/|$)|"
     r"/news[-_]?room|press[-_]release|pressemitteilung|/pressreleases?/|/media[-_]?(?:centre|"
     r"center|room|releases?)/|/(?:media|press)/(?:releases?|news)/|/communique|"
     r"/announcements?/|/investor[-_]relations/)", re.I)
@@ -121,6 +121,9 @@ _PR_SUBJECT = re.compile(
     r"(?:announced|announces|unveiled|unveils|launched|launches|introduced|introduces|"
     r"revealed|reveals|confirmed|confirms|said|says|released|releases|published|"
     r"press release|statement|news release|announcement)\b")
+# "X's first / new / latest ..." next to a release link: X made the product it announces.
+_PR_MAKER = re.compile(r"(?:^|[\s(,])(?P<name>[A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*){0,2})['’]s\s+"
+                       r"(?:first|new|newest|latest|upcoming|own)\b")
 _PR_FROM = re.compile(r"(?:press release|statement|announcement|news release)\s+(?:from|by)\s+"
                       r"(?P<name>[A-Z][\w&.'’-]*(?:\s+[A-Z][\w&.'’-]*){0,3})")
 
@@ -310,7 +313,10 @@ _ORG_SUBJECT = re.compile(
     r"(?:^|[.!?]\s+)(?P<name>[A-Z][\w&'’-]*(?:\s+[A-Z][\w&'’-]*){0,3})(?:['’]s)?\s+"
     r"(?:has|have|had|is|was|will|would|said|says|announced|confirmed|plans|launched|"
     r"released|introduced|unveiled|raised|cut|reported|told|opened|could|may|might|did|does|"
-    r"makes|made|sells|sold|expects|declined|denied)\b")
+    r"makes|made|sells|sold|expects|declined|denied|"
+    # German and French: the auxiliary or verb after the subject
+    r"hat|hatte|haben|wird|ist|war|kündigt|kündigte|stellt|stellte|bringt|brachte|"
+    r"a\s+(?:annoncé|présenté|lancé|confirmé|ouvert|dévoilé)|annonce|présente|lance)\b")
 
 
 def main_org(blocks: list[Block], persons: set[str], headline: str = "") -> str | None:
@@ -617,7 +623,8 @@ def _domain_name(url: str) -> str:
 _ANCHOR_PRESS = re.compile(
     r"press release|news release|press statement|pressemitteilung|communiqué|"
     r"^(?:the\s+|a\s+|an\s+|its\s+|their\s+|[\w-]+['’]s?\s+)?(?:official\s+|formal\s+|"
-    r"short\s+|brief\s+)?(?:statement|announcement|release|news|press)$", re.I)
+    r"short\s+|brief\s+|joint\s+|written\s+)?(?:statement|announcement|release|news|press)$",
+    re.I)
 _LISTING_ANCHORS = frozenset({"press releases", "press", "news", "media", "newsroom",
                               "press room", "pressroom", "all press releases", "news releases",
                               "pressemitteilungen", "presse", "communiqués"})
@@ -658,7 +665,10 @@ def _press_releases(sent: str, links: list[Link], used: set[str], order: int, of
                 re.I):
             continue
         name = _press_name(sent, ln, context, org)
-        if not name or (name != org and persons and any(
+        # A one-word name that is also a person's surname ("Takeshi Norikawa") is still the
+        # company when the release is on the company's own domain (norikawa.example).
+        own_domain = name.casefold() in {t.casefold() for t in _domain_name(ln.href).split()}
+        if not name or (name != org and persons and not own_domain and any(
                 name.casefold() == p.split()[-1] or name.casefold() == p for p in persons if p)):
             continue
         rows.append(Found("press_release", name, ln.href, None, clean_space(sent),
@@ -686,6 +696,8 @@ def _press_name(sent: str, ln: Link, context: str = "", org: str | None = None) 
         candidates.insert(0, tidy_name(m.group("name")))
     for m in _PR_FROM.finditer(sent):
         candidates.append(tidy_name(m.group("name")))
+    for m in _PR_MAKER.finditer(sent):
+        candidates.append(tidy_name(m.group("name")))  # "Kestrel's first lens"
     for m in _PR_SUBJECT.finditer(sent):
         nm = m.group("name")
         toks = nm.split()

@@ -291,7 +291,7 @@ def _previous_block(blocks: list[Block], first: Block) -> Block | None:
 def _finish(found: list[Found]) -> tuple[Attribution, ...]:
     found.sort(key=lambda f: (f.order[0], f.order[1]))
     out: list[Attribution] = []
-    seen: set[tuple[str, str, str | None, str | None]] = set()
+    seen: set[tuple[str, str, str | None, str | None, str | None]] = set()
     for f in found:
         name = clean_space(f.name)
         if not name:
@@ -302,7 +302,7 @@ def _finish(found: list[Found]) -> tuple[Attribution, ...]:
             extra = f.details.get("image") or clean_space(f.text or "")
         else:
             extra = None
-        key = (f.kind, name.casefold(), f.url, extra)
+        key = (f.kind, name.casefold(), f.url, extra, f.role)
         if key in seen:
             continue
         seen.add(key)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ class Metadata:
     published: datetime | None = None
     modified: datetime | None = None
     canonical_url: str | None = None
+    amp_url: str | None = None  # <link rel="amphtml">: the page's AMP form
     language: str | None = None
     description: str | None = None
     site_name: str | None = None
@@ -382,6 +384,13 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
     canonical = canonical or _first(metas, "og:url") or _ld_str(ld.get("url"))
     if canonical and not canonical.startswith(("javascript:", "data:")):
         md.canonical_url = urljoin(url, canonical)
+    for link in root.iter("link"):
+        rels = (link.get("rel") or "").lower().split()
+        href = (link.get("href") or "").strip()
+        if "amphtml" in rels and href and not href.startswith(("javascript:", "data:")):
+            with contextlib.suppress(ValueError):
+                md.amp_url = urljoin(url, href)
+            break
 
     # language
     html_el = root if root.tag == "html" else root.getroottree().getroot()

@@ -26,7 +26,11 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["fold", "fold_query", "index_text", "model_extras", "QUOTE_CHARS"]
+__all__ = ["fold", "fold_name", "fold_query", "index_text", "model_extras", "QUOTE_CHARS",
+           "NAME_FOLD_SQL"]
+
+# The SQL function the store registers on its connections: NAME_FOLD_SQL(name) = fold_name.
+NAME_FOLD_SQL = "agg_fold_name"
 
 # Typographic forms of ' and " (the query parser reads the double ones as phrase quotes).
 APOSTROPHES = "\u2018\u2019\u201a\u201b\u02bc\u2032\u00b4\u0060\uff07"
@@ -149,6 +153,14 @@ def model_extras(token: str) -> list[str]:
         out.append(token[:c])
         out.append(token[c:])
     return out
+
+
+def fold_name(text: str | None) -> str:
+    """A person's or outlet's name as the name filters compare it: folded like the index
+    (case, accents, NFKC, typographic quotes) with whitespace runs made one space."""
+    if not text:
+        return ""
+    return " ".join(fold(text).split())
 
 
 def fold_query(text: str) -> str:

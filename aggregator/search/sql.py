@@ -2,7 +2,9 @@
 
 Schema assumed (aggregator.store.schema): ``articles(id, source, published, fetched,
 language, story_id, ...)`` with indexes on (source, published) and (published), and
-``articles_fts(title, body)`` with rowid = articles.id, ids given in crawl order.
+``articles_fts(title, body)`` with rowid = articles.id, ids given in crawl order. The name
+filters read ``attributions(article_id, kind, name)`` through the SQL function
+``NAME_FOLD_SQL`` (``aggregator.search.normalize.fold_name``; the store registers it).
 
 How the store runs a search::
 
@@ -47,6 +49,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aggregator.search.normalize import NAME_FOLD_SQL, fold_name
 from aggregator.search.query import ParsedQuery
 
 __all__ = ["SearchFilters", "probe_sql", "search_sql", "window_is_exact", "PROBE_CAP",
@@ -110,14 +113,14 @@ def _where(filters: SearchFilters, params: dict[str, Any]) -> list[str]:
                                 ("ci", "'source', 'press_release'", filters.cites),
                                 ("qu", "'quote'", filters.quoted)):
         for i, name in enumerate(names):
-            # A name matches as a whole word sequence, case-insensitively ("Leica" finds
-            # "Leica Camera", not "Leicas").
+            # A name matches as a whole word sequence, folded the way the full-text index
+            # folds text ("celine marchetti" finds "Céline Marchetti", "Leica" finds "Leica
+            # Camera", not "Leicas"). instr, not LIKE: % and _ in a name are plain text.
             key = f"{label}{i}"
-            params[key] = name.strip()
+            params[key] = f" {fold_name(name)} "
             where.append(
                 f"a.id IN (SELECT article_id FROM attributions WHERE kind IN ({kinds})"
-                f" AND (name = :{key} COLLATE NOCASE OR name LIKE :{key} || ' %'"
-                f" OR name LIKE '% ' || :{key} OR name LIKE '% ' || :{key} || ' %'))"
+                f" AND instr(' ' || {NAME_FOLD_SQL}(name) || ' ', :{key}) > 0)"
             )
     return where
 

@@ -22,7 +22,7 @@ from aggregator.dedup import DEFAULT_SETTINGS as DEFAULT_DEDUP
 from aggregator.dedup import DedupSettings, features_of
 from aggregator.errors import StoreError
 from aggregator.models import Article, Entry, Source
-from aggregator.search.normalize import index_text
+from aggregator.search.normalize import NAME_FOLD_SQL, fold_name, index_text
 from aggregator.store.dedup import Deduplicator
 from aggregator.store.schema import migrate
 from aggregator.store.timefmt import iso
@@ -75,6 +75,7 @@ class Store:
             conn = sqlite3.connect(str(p), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                    check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.create_function(NAME_FOLD_SQL, 1, fold_name, deterministic=True)
             _enable_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")

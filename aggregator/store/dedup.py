@@ -37,8 +37,6 @@ from aggregator.dedup import (
 )
 from aggregator.store.timefmt import iso as store_iso
 
-MAX_CANDIDATE_STORIES = 4
-MAX_STORY_ARTICLES = 6
 _SEP = "\x1f"  # between a story's keys in one group_concat value
 _HASH_PROBE = ("SELECT id, signature, content_hash, duplicate_of, story_id FROM articles"
                " WHERE id IN (SELECT id FROM articles WHERE content_hash = ? LIMIT 5)")
@@ -190,7 +188,7 @@ class Deduplicator:
                 "SELECT story_id FROM (" + " UNION ALL ".join([one] * count) + ")"
                 " GROUP BY story_id"
                 " ORDER BY sum(CASE WHEN substr(key, 1, 1) = 'e' THEN 1 ELSE 3 END) DESC,"
-                f" story_id LIMIT {MAX_CANDIDATE_STORIES}")
+                f" story_id LIMIT {int(self.settings.max_candidate_stories)}")
         return sql
 
     def _candidates(self, story_ids: Sequence[int]) -> list[StoryCandidate]:
@@ -199,14 +197,15 @@ class Deduplicator:
         sigs: dict[int, list[Signature]] = defaultdict(list)
         ids: dict[int, list[int]] = defaultdict(list)
         first: dict[int, str] = {}
+        per_story = self.settings.max_story_articles
         # One statement: the stories' first times, their keys, their newest originals.
-        params = [*story_ids, *story_ids, *story_ids, MAX_STORY_ARTICLES * len(story_ids)]
+        params = [*story_ids, *story_ids, *story_ids, per_story * len(story_ids)]
         for kind, sid, text, aid, sig in self.conn.execute(
                 self._candidates_sql(len(story_ids)), params):
             if kind == 1:
                 keys[sid].update(text.split(_SEP))
             elif kind == 2:
-                if len(titles[sid]) < MAX_STORY_ARTICLES:
+                if len(titles[sid]) < per_story:
                     titles[sid].append(text)
                     sigs[sid].append(Signature.from_bytes(sig))
                     ids[sid].append(aid)

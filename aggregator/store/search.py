@@ -34,22 +34,35 @@ def search(store: Store, query: str, filters: SearchFilters | None = None, *,
     if not per_story:
         return _search(store, query, filters)
     want = filters.limit
-    hits = _search(store, query, replace(filters, limit=max(want * 5, 50)))
+    batch = max(want * 5, 50)
     out: list[dict] = []
     seen: set[int] = set()
-    for hit in hits:
-        story = hit.get("story_id")
-        if story is not None:
-            if story in seen:
+    ids: set[int] = set()  # pages run separately: an article on a tie may come twice
+    offset = filters.offset
+    # Pages of hits until ``want`` stories are found or the matches run out: one big story
+    # can fill a whole page with its own articles.
+    while len(out) < want:
+        hits = _search(store, query, replace(filters, limit=batch, offset=offset))
+        for hit in hits:
+            if hit["id"] in ids:
                 continue
-            seen.add(story)
-            row = store.conn.execute("SELECT articles, sources FROM stories WHERE id = ?",
-                                     (story,)).fetchone()
-            if row:
-                hit["story_articles"], hit["story_sources"] = int(row[0]), int(row[1])
-        out.append(hit)
-        if len(out) == want:
+            ids.add(hit["id"])
+            story = hit.get("story_id")
+            if story is not None:
+                if story in seen:
+                    continue
+                seen.add(story)
+                row = store.conn.execute("SELECT articles, sources FROM stories WHERE id = ?",
+                                         (story,)).fetchone()
+                if row:
+                    hit["story_articles"], hit["story_sources"] = int(row[0]), int(row[1])
+            out.append(hit)
+            if len(out) == want:
+                break
+        if len(hits) < batch:
             break
+        offset += batch
+        batch = min(batch * 2, 5_000)
     return out
 
 

@@ -27,6 +27,11 @@ class TraceNode:
     cites: list[TraceNode] = field(default_factory=list)
     unresolved: list[dict] = field(default_factory=list)  # cited, but not stored here
 
+    def earliest_origin(self) -> TraceNode:
+        """The chain end published first (undated ones last; on a tie, the lowest id)."""
+        return min(self.origins(), key=lambda n: (n.published is None, n.published or "",
+                                                  n.article_id))
+
     def origins(self) -> list[TraceNode]:
         """The ends of the chains: stored articles that cite no further stored article."""
         if not self.cites:
@@ -53,8 +58,8 @@ def trace(store: Store, article_id: int, *, tracking: Sequence[str] | None = Non
     seen: set[int] = set()
 
     def node(aid: int, via: dict | None, depth: int) -> TraceNode | None:
-        row = store._one("SELECT id, title, source, canonical_url, published FROM articles"
-                         " WHERE id = ?", (aid,))
+        row = store._one("SELECT id, title, source, canonical_url, published, duplicate_of,"
+                         " similarity FROM articles WHERE id = ?", (aid,))
         if row is None:
             return None
         seen.add(aid)
@@ -62,6 +67,18 @@ def trace(store: Store, article_id: int, *, tracking: Sequence[str] | None = Non
                             row["published"], via)
         if depth >= MAX_DEPTH:
             return current
+        original = row["duplicate_of"]
+        if original is not None and original not in seen:
+            # A near-copy: the article it copies is where its information came from.
+            head = store._one("SELECT source, canonical_url FROM articles WHERE id = ?",
+                              (original,))
+            if head is not None:
+                child = node(int(original), {
+                    "kind": "duplicate_of", "name": head["source"], "role": "copy of",
+                    "url": head["canonical_url"], "similarity": row["similarity"],
+                }, depth + 1)
+                if child is not None:
+                    current.cites.append(child)
         for attr in store.attributions(aid):
             if attr["kind"] not in CITING_KINDS:
                 continue
