@@ -190,9 +190,11 @@ class Score:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
-def score_case(expected: list[dict], got: tuple[Attribution, ...]
+def score_case(expected: list[dict], got: tuple[Attribution, ...],
+               roles: list[int] | None = None
                ) -> Iterator[tuple[str, str, dict | Attribution]]:
-    """Yields ("tp"|"fp"|"fn", kind, row)."""
+    """Yields ("tp"|"fp"|"fn", kind, row). ``roles`` ([right, stated]) tallies, for the
+    matched quotes whose expected row states the speaker's role, how many have it."""
     free = list(got)
     for exp in expected:
         hit = next((g for g in free if matches(exp, g)), None)
@@ -200,19 +202,23 @@ def score_case(expected: list[dict], got: tuple[Attribution, ...]
             yield "fn", exp.get("kind", "?"), exp
         else:
             free.remove(hit)
+            if roles is not None and hit.kind == "quote" and exp.get("role"):
+                roles[1] += 1
+                roles[0] += text_overlap(exp["role"], hit.role) >= 0.5
             yield "tp", exp.get("kind", "?"), exp
     for g in free:
         yield "fp", g.kind, g
 
 
-def evaluate(cases: list[Case], run: Callable[[Case], tuple[Attribution, ...]]
+def evaluate(cases: list[Case], run: Callable[[Case], tuple[Attribution, ...]],
+             roles: list[int] | None = None
              ) -> tuple[dict[str, Score], list[tuple[Case, str, object]], float]:
     scores: dict[str, Score] = {k: Score() for k in ATTRIBUTION_KINDS}
     misses: list[tuple[Case, str, object]] = []
     t0 = time.perf_counter()
     for case in cases:
         got = run(case)
-        for verdict, kind, row in score_case(case.expected, got):
+        for verdict, kind, row in score_case(case.expected, got, roles):
             sc = scores.setdefault(kind, Score())
             setattr(sc, verdict, getattr(sc, verdict) + 1)
             if verdict != "tp":
@@ -267,9 +273,12 @@ def main(argv: list[str] | None = None) -> int:
         if not subset:
             print(f"\n{s}: no labelled pages found")
             continue
-        scores, misses, secs = evaluate(subset, run)
+        roles = [0, 0]
+        scores, misses, secs = evaluate(subset, run, roles)
         print(f"\n{s}: {len(subset)} pages, mode={mode}, {secs * 1000 / len(subset):.1f} ms/page")
         print(table(scores))
+        print(f"speaker's role, where the expected quote states one: {roles[0]}/{roles[1]}"
+              f" ({roles[0] / max(roles[1], 1):.0%})")
         if args.verbose and misses:
             print("\nmisses:")
             for case, verdict, row in misses:

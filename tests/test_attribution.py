@@ -276,3 +276,17 @@ def test_pronoun_refers_to_the_last_person_named() -> None:
     assert [(q.name, q.text) for q in rows(got, "quote")] == [
         ("Jun Ito", "Prices follow costs"), ("Jun Ito", "We expect more"),
         ("Mariko Sato", "Demand is weak")]
+
+
+def test_role_stated_elsewhere_in_the_story_reaches_the_quote() -> None:
+    got = run("<p>Mariko Ishida has been general manager of Kestrel Optics’ imaging division "
+              "since 2021. Ishida is cautious about generative features.</p>"
+              "<p>“It started with the viewfinder,” Ishida said.</p>"
+              "<p>We also met Shigemi Sugimoto, the president of OM Digital Solutions, at the "
+              "show.</p><p>“Small lenses are our advantage,” Sugimoto said.</p>"
+              "<p>Tom Reyes is happy with the result. “The grip is better,” Reyes said.</p>")
+    q = rows(got, "quote")
+    assert [(x.name, x.role) for x in q] == [
+        ("Mariko Ishida", "general manager of Kestrel Optics’ imaging division"),
+        ("Shigemi Sugimoto", "the president of OM Digital Solutions"),
+        ("Tom Reyes", None)]

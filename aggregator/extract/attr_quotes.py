@@ -495,6 +495,36 @@ def _dominant_person(fullnames: list[str], context: str) -> str | None:
     return best
 
 
+# Where the story states a person's job outside the quote's own attribution: "Mariko Ishida,
+# general manager of Kestrel Optics' imaging division, ..." / "Ishida has been general
+# manager of ... since 2021."
+_ROLE_APPOSITIVE = re.compile(
+    rf"(?P<who>{_NAME}),\s+(?P<role>(?:the\s+|a\s+|an\s+)?[^,.;:“”\"()]{{2,90}}?)\s*,")
+_ROLE_COPULA = re.compile(
+    rf"(?P<who>{_NAME})\s+(?:is|was|has\s+been|had\s+been|became|remains|serves\s+as)\s+"
+    rf"(?P<role>(?:the\s+|a\s+|an\s+)?[^,.;:“”\"()]{{2,90}}?)"
+    r"(?=\s+(?:since|for|until|from|when|and|who)\b|\s*[,.;:]|$)")
+
+
+def stated_roles(context: str) -> dict[str, str]:
+    """Person -> job as the story states it (first statement wins), for quotes whose own
+    attribution gives none. A role must start with a job word ("general manager of ...")."""
+    roles: dict[str, str] = {}
+    for pattern in (_ROLE_APPOSITIVE, _ROLE_COPULA):
+        for m in pattern.finditer(context):
+            role = clean_space(m.group("role"))
+            toks = [t for t in role.split() if t.lower() not in ("the", "a", "an")]
+            if not toks or not any(_is_role(t) for t in toks[:2]):
+                continue
+            name = m.group("who")
+            sp = parse_speaker(name, None, [])
+            if sp is None or not _valid_name(sp.name) or " " not in sp.name or (
+                    sp.name.lower() in NOT_NAMES) or sp.role:
+                continue  # "Kestrel CEO Ana Costa, ..." states its role already
+            roles.setdefault(sp.name, role)
+    return roles
+
+
 def find_quotes(blocks: list[Block], context: str = "", org: str | None = None) -> list[Found]:
     """Quote rows from the body blocks, with speakers carried across paragraphs.
     ``context`` is the body's whole text, used to turn a lone surname into a full name;
@@ -503,6 +533,7 @@ def find_quotes(blocks: list[Block], context: str = "", org: str | None = None) 
     known: list[Speaker] = []
     fullnames = [m.group(1) for m in _FULLNAME.finditer(context)]
     dominant = _dominant_person(fullnames, context)
+    roles = stated_roles(context)
     carry: Speaker | None = None  # speaker whose quote runs on into the next paragraph
     intro: Speaker | None = None  # "X said:" at the end of the previous paragraph
     prev_text = ""
@@ -549,6 +580,8 @@ def find_quotes(blocks: list[Block], context: str = "", org: str | None = None) 
             if sp is None or not _valid_name(sp.name) or not q.text:
                 continue
             sp = _resolve(Speaker(_full_name(sp.name, fullnames), sp.role), [])
+            if sp.role is None:
+                sp = Speaker(sp.name, roles.get(sp.name))
             qtext = q.text.strip().rstrip(",")
             if len(qtext.split()) < 3 and not q.closed:
                 continue
