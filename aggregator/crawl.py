@@ -18,6 +18,7 @@ from aggregator.fetch import Fetcher
 from aggregator.fetch.backoff import error_backoff
 from aggregator.fetch.charset import decode_html
 from aggregator.models import Article, Entry, Page, Source
+from aggregator.schedule import feed_ttl
 from aggregator.store import CachedURL, Store
 
 Clock = Callable[[], datetime]
@@ -50,6 +51,8 @@ class SourceReport:
     new: int = 0
     known: int = 0
     errors: list[CrawlError] = field(default_factory=list)
+    #: A feed's own refresh hint (seconds): from its body, or after a 304 as last seen.
+    feed_ttl: float | None = None
 
     @property
     def checked(self) -> bool:
@@ -77,9 +80,9 @@ class CrawlSummary:
         return any(r.checked for r in self.reports)
 
 
-def _fresh(page: Page, *, follow: str | None = None) -> CachedURL:
+def _fresh(page: Page, *, follow: str | None = None, ttl: float | None = None) -> CachedURL:
     """The cache row for a URL that answered with a full body."""
-    return CachedURL(page.url, page.etag, page.last_modified, follow, page.status)
+    return CachedURL(page.url, page.etag, page.last_modified, follow, page.status, ttl)
 
 
 def _keep(cache: list[CachedURL], page: Page, cached: CachedURL | None) -> None:
@@ -87,7 +90,7 @@ def _keep(cache: list[CachedURL], page: Page, cached: CachedURL | None) -> None:
     if cached is not None:
         cache.append(CachedURL(cached.url, page.etag or cached.etag,
                                page.last_modified or cached.last_modified, cached.follow,
-                               page.status))
+                               page.status, cached.ttl))
 
 
 class Crawler:
@@ -118,6 +121,8 @@ class Crawler:
                 source.url, "feed" if source.kind == "feed" else "html", source)
             if source.kind == "feed":
                 entries = await self._feed_entries(source, page, cached, cache)
+                # the feed's row comes last (after the page that announced it, if any)
+                report.feed_ttl = cache[-1].ttl if cache else None
             else:
                 entries = await self._listing_entries(source, page, cached, cache)
         except AggregatorError as exc:
@@ -187,7 +192,7 @@ class Crawler:
                 raise
             cache.append(_fresh(page, follow=found[0]))
             return await self._discovered_feed(source, found[0], cache)
-        cache.append(_fresh(page))
+        cache.append(_fresh(page, ttl=feed_ttl(page.content)))
         return entries
 
     async def _discovered_feed(self, source: Source, url: str,
@@ -198,7 +203,7 @@ class Crawler:
             return None
         entries = list(parse_feed(feed.content, feed.final_url,
                                   content_type=feed.content_type).entries)
-        cache.append(_fresh(feed))
+        cache.append(_fresh(feed, ttl=feed_ttl(feed.content)))
         return entries
 
     async def _listing_entries(self, source: Source, page: Page, cached: CachedURL | None,
