@@ -195,6 +195,36 @@ def test_prepare_feed_bytes_strips_internal_subset() -> None:
     assert "lollol" not in title and "root:" not in title  # left unexpanded
 
 
+@pytest.mark.parametrize("before", [
+    b"<!-- " + b"padding " * 9000 + b"-->\n",  # 72 KB: past any fixed-size window
+    b"<!-- a <b>tag</b> in a comment --><?xml-stylesheet href='s.xsl'?>\n",
+    b"\n" * 70000,
+], ids=["long-comment", "markup-in-comment", "blank-lines"])
+def test_prepare_feed_bytes_strips_wherever_the_doctype_is(before: bytes) -> None:
+    decl, rest = LAUGHS.split(b"\n", 1)
+    data = decl + b"\n" + before + rest
+    cleaned = prepare_feed_bytes(data)
+    assert b"<!ENTITY" not in cleaned and b"not the end" not in cleaned
+    assert cleaned.startswith(decl + b"\n" + before) and b"<!DOCTYPE rss" in cleaned
+    parsed = feedparser.parse(cleaned)
+    assert [e.title for e in parsed.entries] == ["Kept item"]
+    assert "lollol" not in parsed.feed.get("title", "")
+
+
+def test_prepare_feed_bytes_is_linear_on_hostile_prologs() -> None:
+    hostile = [
+        b"<!-- -->" * 500_000 + LAUGHS,  # many comments, then the DOCTYPE
+        b"<?x?>" * 500_000 + b"<!DOCTYPE x [" + b"<!-- ]" * 500_000,  # unclosed comment
+        b"<!DOCTYPE x [" + b"<?p ]" * 500_000,  # unclosed PIs in an unclosed subset
+        b"<!DOCTYPE x " + b'"' * 1_000_001,  # quotes that never balance
+    ]
+    for data in hostile:
+        start = time.monotonic()
+        cleaned = prepare_feed_bytes(data)
+        assert time.monotonic() - start < 2.0
+        assert b"<!ENTITY" not in cleaned
+
+
 def test_prepare_feed_bytes_leaves_plain_feeds_alone() -> None:
     plain = b'<?xml version="1.0"?><rss version="2.0"><channel><title>[x]</title></channel></rss>'
     assert prepare_feed_bytes(plain) == plain
