@@ -84,7 +84,7 @@ class MisbehavingServer:
         self.tls = tls
         self.port = 0
         self.robots = robots  # "allow", "disallow", "disallow-private", "404", "500", "hang",
-        #                       "crawl-delay"
+        #                       "crawl-delay", "huge", "huge-nocl" (over the 500 KiB cap)
         self.latency = latency
         self.log: list[Request] = []
         self.connections = 0
@@ -206,6 +206,17 @@ class MisbehavingServer:
                 "crawl-delay": "User-agent: *\nCrawl-delay: 5\nDisallow: /private\n"}.get(mode)
         if text is not None:
             await self._send(writer, Reply(200, [("Content-Type", "text/plain")], text.encode()))
+        elif mode in ("huge", "huge-nocl"):
+            # /private is disallowed early; the rule for /ok comes after the first 600 KB,
+            # past the size a crawler has to parse (RFC 9309: at least 500 KiB)
+            body = (b"User-agent: *\nDisallow: /private\n" + b"# padding line\n" * 40000
+                    + b"Disallow: /ok\n")
+            if mode == "huge":
+                await self._send(writer, Reply(200, [("Content-Type", "text/plain")], body))
+            else:
+                writer.write(_head(200, [("Content-Type", "text/plain"), ("Connection", "close")])
+                             + body)
+                await writer.drain()
         elif mode == "hang":
             await asyncio.sleep(3600)
         else:

@@ -414,6 +414,17 @@ def test_robots_5xx_or_unreachable_disallows(mode: str) -> None:
     assert elapsed < DEADLINE + 1.0
 
 
+@pytest.mark.parametrize("mode", ["huge", "huge-nocl"])
+def test_robots_over_the_cap_is_parsed_up_to_500_kib(mode: str) -> None:
+    # RFC 9309 2.5: not "unreachable, disallow everything", but the first 500 KiB parsed
+    result, srv, elapsed = _robots_fetch(mode, "/ok")
+    assert isinstance(result, Page), result  # its Disallow line is past the cap
+    assert srv.paths == ["/robots.txt", "/ok"] and elapsed < DEADLINE + 1.0
+    result, srv, _ = _robots_fetch(mode, "/private")
+    assert isinstance(result, RobotsDisallowed), result
+    assert "/private" not in srv.paths
+
+
 def test_robots_cached_and_crawl_delay_honoured() -> None:
     fake = FakeTime()
     settings = replace(SETTINGS, robots=True, per_host_delay=0.5)

@@ -11,13 +11,14 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import brotli
 import feedparser
 import pytest
 
 from aggregator.errors import BadContent, BlockedURLError, TooLarge
 from aggregator.fetch import FetchSettings
 from aggregator.fetch.backoff import error_backoff, parse_retry_after, retry_delay
-from aggregator.fetch.body import read_body
+from aggregator.fetch.body import read_body, read_prefix
 from aggregator.fetch.charset import decode_html, prepare_feed_bytes
 from aggregator.fetch.guard import check_host, classify_ip, ip_allowed, parse_allowed
 
@@ -280,6 +281,16 @@ def test_read_body_bomb_stops_at_cap(coding: str) -> None:
             if coding == "deflate" else brotli.compress(zeros, quality=1))
     with pytest.raises(TooLarge):
         _read(data, coding, 100_000)
+
+
+@pytest.mark.parametrize("coding", [None, "gzip", "br"])
+def test_read_prefix_cuts_at_the_cap(coding: str | None) -> None:
+    raw = b"line\n" * 100_000
+    data = {None: raw, "gzip": gzip.compress(raw), "br": brotli.compress(raw)}[coding]
+    head, cut = asyncio.run(read_prefix(_chunks(data), coding, 1000))
+    assert cut and head == raw[:1000]
+    whole, cut = asyncio.run(read_prefix(_chunks(data), coding, len(raw)))
+    assert not cut and whole == raw
 
 
 @pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])

@@ -26,7 +26,7 @@ from aggregator.errors import (
     UnsupportedContent,
 )
 from aggregator.fetch.backoff import parse_retry_after, retry_delay
-from aggregator.fetch.body import read_body
+from aggregator.fetch.body import read_body, read_prefix
 from aggregator.fetch.guard import GuardedTransport, check_url, parse_allowed
 from aggregator.fetch.robots import MAX_ROBOTS_BYTES, RobotsCache
 from aggregator.fetch.settings import FetchSettings
@@ -87,6 +87,7 @@ class _Response:
     content: bytes = b""
     content_type: str = ""
     charset: str | None = None
+    truncated: bool = False  # only the first max_bytes were read (prefix reads)
 
 
 def _media_type(value: str | None) -> tuple[str, str | None]:
@@ -323,8 +324,9 @@ class Fetcher:
                 self._global.release()
 
     async def _request(self, url: httpx.URL, headers: dict[str, str], accept: str,
-                       max_bytes: int) -> _Response:
-        """One attempt: slot, then a total deadline around send + body."""
+                       max_bytes: int, *, prefix: bool = False) -> _Response:
+        """One attempt: slot, then a total deadline around send + body. ``prefix``: a body
+        over max_bytes is cut there instead of failing with TooLarge."""
         async with self._slot(url.host):
             phase = "connect"
             try:
@@ -333,7 +335,7 @@ class Fetcher:
                     response = await self._client.send(request, stream=True)
                     try:
                         phase = "body"
-                        return await self._read(response, url, accept, max_bytes)
+                        return await self._read(response, url, accept, max_bytes, prefix)
                     finally:
                         await response.aclose()
             except TimeoutError:
@@ -358,7 +360,7 @@ class Fetcher:
                 raise
 
     async def _read(self, response: httpx.Response, url: httpx.URL, accept: str,
-                    max_bytes: int) -> _Response:
+                    max_bytes: int, prefix: bool = False) -> _Response:
         status = response.status_code
         media, charset = _media_type(response.headers.get("content-type"))
         resp = _Response(url, status, response.headers, content_type=media, charset=charset)
@@ -368,6 +370,10 @@ class Fetcher:
             await self._drain(response)
             return resp
         length = response.headers.get("content-length")
+        if prefix:
+            resp.content, resp.truncated = await read_prefix(
+                response.aiter_raw(), response.headers.get("content-encoding"), max_bytes)
+            return resp
         if length and length.strip().isdigit() and int(length) > max_bytes:
             raise TooLarge(f"Content-Length {int(length)} over the {max_bytes} byte cap",
                            url=str(url))
@@ -401,9 +407,13 @@ class Fetcher:
         for _hop in range(6):
             check_url(url, self._allowed)
             resp = await self._request(url, {"Accept": "text/plain,*/*;q=0.5"}, "any",
-                                       MAX_ROBOTS_BYTES)
+                                       MAX_ROBOTS_BYTES, prefix=True)
             if resp.status in REDIRECT_CODES and resp.headers.get("location"):
                 url = self._location(resp)
                 continue
-            return resp.status, resp.content
+            content = resp.content
+            if resp.truncated and b"\n" in content:
+                # RFC 9309 2.5: parse the first 500 KiB; drop the line the cut went through
+                content = content[:content.rfind(b"\n") + 1]
+            return resp.status, content
         return 404, b""  # RFC 9309: more than five redirects, treat as unavailable
