@@ -29,8 +29,9 @@ import brotli
 BOMB_SIZE = 32 * 1024 * 1024  # decoded size of the compression bombs
 
 HTML = b"<!doctype html><html><head><title>Ok</title></head><body><p>Fine.</p></body></html>"
+# The item links to this server's own /ok (relative): following it never leaves loopback.
 RSS = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
-       b"<item><title>One</title><link>http://example.invalid/1</link></item></channel></rss>")
+       b"<item><title>One</title><link>/ok</link></item></channel></rss>")
 
 
 def _bomb(kind: str) -> bytes:
@@ -380,8 +381,11 @@ class MisbehavingServer:
         return await self.h_ok(req, w)
 
     async def h_flaky(self, req: Request, w: asyncio.StreamWriter) -> Reply:
+        """First ``fail`` requests: ``status``; then 200 (the feed with ``kind=feed``)."""
         if self._count(req) <= int(req.query.get("fail", "1")):
             return Reply(int(req.query.get("status", "500")), [], b"oops")
+        if req.query.get("kind") == "feed":
+            return await self.h_feed(req, w)
         return await self.h_ok(req, w)
 
     async def h_status(self, req: Request, w: asyncio.StreamWriter) -> Reply:
@@ -389,6 +393,13 @@ class MisbehavingServer:
 
     # -- endpoints: charsets -----------------------------------------------------------------
     async def h_mislabelled(self, req: Request, w: asyncio.StreamWriter) -> Reply:
+        """windows-1252 bytes labelled UTF-8 (an RSS feed with ``kind=feed``)."""
+        if req.query.get("kind") == "feed":
+            feed = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                    "<title>Fotoblog Müller</title><item><title>Objektiv für 1.299 €</title>"
+                    "<link>/ok</link></item></channel></rss>")
+            return Reply(200, [("Content-Type", "application/rss+xml; charset=utf-8")],
+                         feed.encode("cp1252"))
         body = "<html><body><p>Fotoblog Müller: Objektiv für 1.299 €</p></body></html>"
         return Reply(200, [("Content-Type", "text/html; charset=utf-8")], body.encode("cp1252"))
 

@@ -180,7 +180,7 @@ LAUGHS = b"""<?xml version="1.0"?>
  <!ENTITY tricky "]> not the end">
 ]>
 <rss version="2.0"><channel><title>Laughs &lol9; &xxe;</title>
-<item><title>Kept item</title><link>http://example.invalid/a</link></item>
+<item><title>Kept item</title><link>http://127.0.0.1/a</link></item>
 </channel></rss>"""
 
 
