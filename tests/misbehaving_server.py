@@ -357,10 +357,15 @@ class MisbehavingServer:
         return Reply(302, [("Location", "/loop")])
 
     async def h_chain(self, req: Request, w: asyncio.StreamWriter) -> Reply:
+        """``n`` redirects to the end of the chain, each after ``s`` seconds."""
         left = int(req.query.get("n", "0"))
+        delay = req.query.get("s")
+        if delay:
+            await asyncio.sleep(float(delay))
         if left <= 0:
             return await self.h_ok(req, w)
-        return Reply(301, [("Location", f"/chain?n={left - 1}")])
+        more = f"&s={delay}" if delay else ""
+        return Reply(301, [("Location", f"/chain?n={left - 1}{more}")])
 
     # -- endpoints: rate limits and flakiness ------------------------------------------------
     def _count(self, req: Request) -> int:

@@ -157,6 +157,18 @@ def test_total_deadline(server: MisbehavingServer, path: str) -> None:
     assert DEADLINE - 0.1 <= elapsed < DEADLINE + 1.0
 
 
+def test_deadline_covers_the_whole_redirect_chain(server: MisbehavingServer) -> None:
+    # four hops of 0.4 s each: every hop is within the deadline, the chain is not
+    before = server.hits("/chain")
+    result, elapsed = fetch(server.url("/chain?n=3&s=0.4"))
+    assert isinstance(result, FetchTimeout), result
+    assert "redirect chain" in result.reason
+    assert DEADLINE - 0.1 <= elapsed < DEADLINE + 1.0
+    assert server.hits("/chain") - before == 3  # the fourth hop was never reached
+    page, _ = fetch(server.url("/chain?n=1&s=0.3"))  # two short hops fit
+    assert isinstance(page, Page)
+
+
 def test_timeouts_are_retried_with_backoff(server: MisbehavingServer) -> None:
     fake = FakeTime()
     settings = replace(SETTINGS, timeout=0.3, retries=2)

@@ -80,6 +80,14 @@ class HostStatus:
 
 
 @dataclass
+class _Budget:
+    """Seconds left for the requests of one attempt, redirect hops included (time spent
+    waiting for a host slot, for politeness, does not count)."""
+
+    seconds: float
+
+
+@dataclass
 class _Response:
     url: httpx.URL
     status: int
@@ -197,11 +205,14 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        # One deadline for the whole redirect chain: each hop gets what the earlier ones left.
+        budget = _Budget(self.settings.timeout)
         for _hop in range(self.settings.max_redirects + 1):
             check_url(current, self._allowed)
             if robots and self.settings.robots:
                 await self.robots.check(str(current))
-            resp = await self._with_retries(current, headers, accept, self.settings.max_bytes)
+            resp = await self._with_retries(current, headers, accept, self.settings.max_bytes,
+                                            budget)
             if resp.status in REDIRECT_CODES:
                 current = self._location(resp)
                 continue
@@ -231,11 +242,15 @@ class Fetcher:
         return target
 
     async def _with_retries(self, url: httpx.URL, headers: dict[str, str], accept: str,
-                            max_bytes: int) -> _Response:
+                            max_bytes: int, budget: _Budget) -> _Response:
+        """The request, retried on transient errors; a retry is a new attempt with the whole
+        deadline again (``budget`` is reset, and what it leaves goes to later hops)."""
         settings = self.settings
         for attempt in range(settings.retries + 1):
+            if attempt:
+                budget.seconds = settings.timeout
             try:
-                resp = await self._request(url, headers, accept, max_bytes)
+                resp = await self._request(url, headers, accept, max_bytes, budget=budget)
             except (FetchTimeout, TransportError) as exc:
                 if attempt >= settings.retries:
                     raise
@@ -324,13 +339,21 @@ class Fetcher:
                 self._global.release()
 
     async def _request(self, url: httpx.URL, headers: dict[str, str], accept: str,
-                       max_bytes: int, *, prefix: bool = False) -> _Response:
-        """One attempt: slot, then a total deadline around send + body. ``prefix``: a body
-        over max_bytes is cut there instead of failing with TooLarge."""
+                       max_bytes: int, *, prefix: bool = False,
+                       budget: _Budget | None = None) -> _Response:
+        """One request: slot, then a deadline around send + body (what ``budget`` has left,
+        the full timeout without one). ``prefix``: a body over max_bytes is cut there
+        instead of failing with TooLarge."""
+        timeout = self.settings.timeout
         async with self._slot(url.host):
             phase = "connect"
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            left = timeout if budget is None else budget.seconds
             try:
-                async with asyncio.timeout(self.settings.timeout):
+                if left <= 0:
+                    raise TimeoutError
+                async with asyncio.timeout(left):
                     request = self._client.build_request("GET", url, headers=headers)
                     response = await self._client.send(request, stream=True)
                     try:
@@ -339,7 +362,8 @@ class Fetcher:
                     finally:
                         await response.aclose()
             except TimeoutError:
-                raise FetchTimeout(f"no complete response within {self.settings.timeout:g} s",
+                where = "" if left >= timeout else " (over the redirect chain)"
+                raise FetchTimeout(f"no complete response within {timeout:g} s{where}",
                                    url=str(url)) from None
             except httpx.TimeoutException as exc:
                 raise FetchTimeout(f"{type(exc).__name__} ({phase})", url=str(url)) from None
@@ -358,6 +382,9 @@ class Fetcher:
                 if exc.url is None:
                     exc.url = str(url)
                 raise
+            finally:
+                if budget is not None:
+                    budget.seconds -= loop.time() - started
 
     async def _read(self, response: httpx.Response, url: httpx.URL, accept: str,
                     max_bytes: int, prefix: bool = False) -> _Response:
