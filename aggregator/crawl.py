@@ -18,7 +18,8 @@ from aggregator.fetch import Fetcher
 from aggregator.fetch.backoff import error_backoff
 from aggregator.fetch.charset import decode_html
 from aggregator.models import Article, Entry, Page, Source
-from aggregator.store import Store
+from aggregator.schedule import feed_ttl
+from aggregator.store import CachedURL, Store
 
 Clock = Callable[[], datetime]
 Progress = Callable[[str], None]
@@ -50,6 +51,8 @@ class SourceReport:
     new: int = 0
     known: int = 0
     errors: list[CrawlError] = field(default_factory=list)
+    #: A feed's own refresh hint (seconds): from its body, or after a 304 as last seen.
+    feed_ttl: float | None = None
 
     @property
     def checked(self) -> bool:
@@ -77,6 +80,19 @@ class CrawlSummary:
         return any(r.checked for r in self.reports)
 
 
+def _fresh(page: Page, *, follow: str | None = None, ttl: float | None = None) -> CachedURL:
+    """The cache row for a URL that answered with a full body."""
+    return CachedURL(page.url, page.etag, page.last_modified, follow, page.status, ttl)
+
+
+def _keep(cache: list[CachedURL], page: Page, cached: CachedURL | None) -> None:
+    """A 304: the stored row stays, with any validators the 304 itself sent."""
+    if cached is not None:
+        cache.append(CachedURL(cached.url, page.etag or cached.etag,
+                               page.last_modified or cached.last_modified, cached.follow,
+                               page.status, cached.ttl))
+
+
 class Crawler:
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher, *,
                  clock: Clock = utc_now, progress: Progress | None = None,
@@ -97,16 +113,18 @@ class Crawler:
     async def crawl_source(self, source: Source) -> SourceReport:
         report = SourceReport(source.name)
         state = self.store.source_state(source.name)
+        # Validators (and follow links) per fetched feed/listing URL, stored once the source's
+        # articles are: a crash or failure before then means a full fetch next time.
+        cache: list[CachedURL] = []
         try:
-            page = await self.fetcher.fetch(
-                source.url, etag=state.get("etag"), last_modified=state.get("last_modified"),
-                accept="feed" if source.kind == "feed" else "html", robots=source.robots,
-            )
-            if page.not_modified:
-                report.status = "not-modified"
-                self._finish(source, report, page, keep_validators=True)
-                return report
-            entries = await self._entries(source, page)
+            page, cached = await self._conditional(
+                source.url, "feed" if source.kind == "feed" else "html", source)
+            if source.kind == "feed":
+                entries = await self._feed_entries(source, page, cached, cache)
+                # the feed's row comes last (after the page that announced it, if any)
+                report.feed_ttl = cache[-1].ttl if cache else None
+            else:
+                entries = await self._listing_entries(source, page, cached, cache)
         except AggregatorError as exc:
             report.status = "failed"
             self._record(report, source.url, exc)
@@ -121,53 +139,100 @@ class Crawler:
             self.progress(f"{source.name}: failed: {exc}")
             return report
 
+        if entries is None:  # every URL answered 304: nothing parsed, nothing to store
+            report.status = "not-modified"
+            self._finish(source, report, page, cache)
+            return report
         report.entries = len(entries)
         await self._articles(source, entries[: source.max_articles], report)
-        self._finish(source, report, page)
+        self._finish(source, report, page, cache)
         self.progress(f"{source.name}: {report.new} new of {report.entries} entries")
         return report
 
-    def _finish(self, source: Source, report: SourceReport, page: Page, *,
-                keep_validators: bool = False) -> None:
+    def _finish(self, source: Source, report: SourceReport, page: Page,
+                cache: Sequence[CachedURL]) -> None:
         now = self.clock()
+        self.store.save_cached_urls(cache, now=now)
         self.store.record_source_check(
             source.name, now=now, ok=True, status=page.status, etag=page.etag,
-            last_modified=page.last_modified, keep_validators=keep_validators,
+            last_modified=page.last_modified,
             next_check=now + timedelta(seconds=source.interval), new_articles=report.new,
         )
 
-    async def _entries(self, source: Source, page: Page) -> list[Entry]:
-        if source.kind == "feed":
-            try:
-                return list(parse_feed(page.content, page.final_url,
-                                       content_type=page.content_type).entries)
-            except FeedError:
-                if "html" not in page.content_type:
-                    raise
-                # A page instead of a feed: follow the feed it announces, once.
-                html, _ = decode_html(page.content, page.charset)
-                found = discover_feeds(html, page.final_url)
-                if not found:
-                    raise
-                feed = await self.fetcher.fetch(found[0], accept="feed", robots=source.robots)
-                return list(parse_feed(feed.content, feed.final_url,
-                                       content_type=feed.content_type).entries)
+    async def _conditional(self, url: str, accept: str,
+                           source: Source) -> tuple[Page, CachedURL | None]:
+        """GET ``url`` with the validators stored for that very URL."""
+        cached = self.store.cached_url(url)
+        page = await self.fetcher.fetch(
+            url, etag=cached.etag if cached else None,
+            last_modified=cached.last_modified if cached else None,
+            accept=accept, robots=source.robots)
+        return page, cached
+
+    async def _feed_entries(self, source: Source, page: Page, cached: CachedURL | None,
+                            cache: list[CachedURL]) -> list[Entry] | None:
+        """The feed's entries; None if nothing changed (304s only, no parsing)."""
+        if page.not_modified:
+            _keep(cache, page, cached)
+            follow = cached.follow if cached else None
+            if follow is None:
+                return None
+            # The page is unchanged, but the feed it announced may not be.
+            return await self._discovered_feed(source, follow, cache)
+        try:
+            entries = list(parse_feed(page.content, page.final_url,
+                                      content_type=page.content_type).entries)
+        except FeedError:
+            if "html" not in page.content_type:
+                raise
+            # A page instead of a feed: follow the feed it announces, once.
+            html, _ = decode_html(page.content, page.charset)
+            found = discover_feeds(html, page.final_url)
+            if not found:
+                raise
+            cache.append(_fresh(page, follow=found[0]))
+            return await self._discovered_feed(source, found[0], cache)
+        cache.append(_fresh(page, ttl=feed_ttl(page.content)))
+        return entries
+
+    async def _discovered_feed(self, source: Source, url: str,
+                               cache: list[CachedURL]) -> list[Entry] | None:
+        feed, cached = await self._conditional(url, "feed", source)
+        if feed.not_modified:
+            _keep(cache, feed, cached)
+            return None
+        entries = list(parse_feed(feed.content, feed.final_url,
+                                  content_type=feed.content_type).entries)
+        cache.append(_fresh(feed, ttl=feed_ttl(feed.content)))
+        return entries
+
+    async def _listing_entries(self, source: Source, page: Page, cached: CachedURL | None,
+                               cache: list[CachedURL]) -> list[Entry] | None:
+        """Entries of up to max_pages listing pages; None if every page answered 304. An
+        unchanged page is not parsed: its next page is the one stored from its last body."""
         entries: list[Entry] = []
         seen_pages = {page.final_url}
         current = page
+        changed = False
         for number in range(1, source.max_pages + 1):
-            html, _ = decode_html(current.content, current.charset)
-            listing = parse_listing(html, current.final_url, link_selector=source.link_selector
-                                    or "a", next_selector=source.next_selector)
-            known = {e.url for e in entries}
-            entries.extend(e for e in listing.entries if e.url not in known)
-            if (number == source.max_pages or not listing.next_url
-                    or listing.next_url in seen_pages):
+            if current.not_modified:
+                _keep(cache, current, cached)
+                next_url = cached.follow if cached else None
+            else:
+                changed = True
+                html, _ = decode_html(current.content, current.charset)
+                listing = parse_listing(html, current.final_url,
+                                        link_selector=source.link_selector or "a",
+                                        next_selector=source.next_selector)
+                known = {e.url for e in entries}
+                entries.extend(e for e in listing.entries if e.url not in known)
+                next_url = listing.next_url
+                cache.append(_fresh(current, follow=next_url))
+            if number == source.max_pages or not next_url or next_url in seen_pages:
                 break
-            seen_pages.add(listing.next_url)
-            current = await self.fetcher.fetch(listing.next_url, accept="html",
-                                               robots=source.robots)
-        return entries
+            seen_pages.add(next_url)
+            current, cached = await self._conditional(next_url, "html", source)
+        return entries if changed else None
 
     # -- articles ------------------------------------------------------------------------
     async def _articles(self, source: Source, entries: Sequence[Entry],

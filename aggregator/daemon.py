@@ -21,7 +21,7 @@ import contextvars
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -234,7 +234,7 @@ class Daemon:
         interval = adaptive_interval(float(source.interval),
                                      publish_times(self.store, source.name), now, limits,
                                      previous=previous)
-        hints = self._hints(source, capture, now)
+        hints = self._hints(source, report, capture, now)
         decision = next_check(now, interval, limits=limits, hints=hints, error_streak=streak,
                               rng=self.rng, jitter=self.jitter, error_cap=self.error_cap)
         retry_until = now + timedelta(seconds=hints.retry_after) if hints.retry_after else None
@@ -307,11 +307,14 @@ class Daemon:
                                   reason=decision.reason, error=message))
         return RunResult(source.name, "error", errors=1, next=decision)
 
-    def _hints(self, source: Source, capture: _Capture, now: datetime) -> Hints:
+    def _hints(self, source: Source, report: SourceReport, capture: _Capture,
+               now: datetime) -> Hints:
         page = capture.source_page
         if page is not None:
-            return server_hints(page.headers, now, content=page.content,
-                                is_feed=source.kind == "feed")
+            hints = server_hints(page.headers, now)
+            # The feed's TTL comes from the crawler: read from the feed's body, or kept from
+            # the last one after a 304 (which has no body), also for a discovered feed.
+            return replace(hints, ttl=report.feed_ttl) if source.kind == "feed" else hints
         err = capture.source_error
         if isinstance(err, HTTPStatusError) and err.retry_after:
             return Hints(retry_after=err.retry_after)

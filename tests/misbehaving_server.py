@@ -29,8 +29,9 @@ import brotli
 BOMB_SIZE = 32 * 1024 * 1024  # decoded size of the compression bombs
 
 HTML = b"<!doctype html><html><head><title>Ok</title></head><body><p>Fine.</p></body></html>"
+# The item links to this server's own /ok (relative): following it never leaves loopback.
 RSS = (b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
-       b"<item><title>One</title><link>http://example.invalid/1</link></item></channel></rss>")
+       b"<item><title>One</title><link>/ok</link></item></channel></rss>")
 
 
 def _bomb(kind: str) -> bytes:
@@ -84,7 +85,7 @@ class MisbehavingServer:
         self.tls = tls
         self.port = 0
         self.robots = robots  # "allow", "disallow", "disallow-private", "404", "500", "hang",
-        #                       "crawl-delay"
+        #                       "crawl-delay", "huge", "huge-nocl" (over the 500 KiB cap)
         self.latency = latency
         self.log: list[Request] = []
         self.connections = 0
@@ -206,6 +207,17 @@ class MisbehavingServer:
                 "crawl-delay": "User-agent: *\nCrawl-delay: 5\nDisallow: /private\n"}.get(mode)
         if text is not None:
             await self._send(writer, Reply(200, [("Content-Type", "text/plain")], text.encode()))
+        elif mode in ("huge", "huge-nocl"):
+            # /private is disallowed early; the rule for /ok comes after the first 600 KB,
+            # past the size a crawler has to parse (RFC 9309: at least 500 KiB)
+            body = (b"User-agent: *\nDisallow: /private\n" + b"# padding line\n" * 40000
+                    + b"Disallow: /ok\n")
+            if mode == "huge":
+                await self._send(writer, Reply(200, [("Content-Type", "text/plain")], body))
+            else:
+                writer.write(_head(200, [("Content-Type", "text/plain"), ("Connection", "close")])
+                             + body)
+                await writer.drain()
         elif mode == "hang":
             await asyncio.sleep(3600)
         else:
@@ -345,10 +357,15 @@ class MisbehavingServer:
         return Reply(302, [("Location", "/loop")])
 
     async def h_chain(self, req: Request, w: asyncio.StreamWriter) -> Reply:
+        """``n`` redirects to the end of the chain, each after ``s`` seconds."""
         left = int(req.query.get("n", "0"))
+        delay = req.query.get("s")
+        if delay:
+            await asyncio.sleep(float(delay))
         if left <= 0:
             return await self.h_ok(req, w)
-        return Reply(301, [("Location", f"/chain?n={left - 1}")])
+        more = f"&s={delay}" if delay else ""
+        return Reply(301, [("Location", f"/chain?n={left - 1}{more}")])
 
     # -- endpoints: rate limits and flakiness ------------------------------------------------
     def _count(self, req: Request) -> int:
@@ -369,8 +386,11 @@ class MisbehavingServer:
         return await self.h_ok(req, w)
 
     async def h_flaky(self, req: Request, w: asyncio.StreamWriter) -> Reply:
+        """First ``fail`` requests: ``status``; then 200 (the feed with ``kind=feed``)."""
         if self._count(req) <= int(req.query.get("fail", "1")):
             return Reply(int(req.query.get("status", "500")), [], b"oops")
+        if req.query.get("kind") == "feed":
+            return await self.h_feed(req, w)
         return await self.h_ok(req, w)
 
     async def h_status(self, req: Request, w: asyncio.StreamWriter) -> Reply:
@@ -378,6 +398,13 @@ class MisbehavingServer:
 
     # -- endpoints: charsets -----------------------------------------------------------------
     async def h_mislabelled(self, req: Request, w: asyncio.StreamWriter) -> Reply:
+        """windows-1252 bytes labelled UTF-8 (an RSS feed with ``kind=feed``)."""
+        if req.query.get("kind") == "feed":
+            feed = ('<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+                    "<title>Fotoblog Müller</title><item><title>Objektiv für 1.299 €</title>"
+                    "<link>/ok</link></item></channel></rss>")
+            return Reply(200, [("Content-Type", "application/rss+xml; charset=utf-8")],
+                         feed.encode("cp1252"))
         body = "<html><body><p>Fotoblog Müller: Objektiv für 1.299 €</p></body></html>"
         return Reply(200, [("Content-Type", "text/html; charset=utf-8")], body.encode("cp1252"))
 

@@ -286,6 +286,36 @@ def test_server_hints_push_the_next_check_later(tmp_path: Path) -> None:
     assert ttl.hints.ttl == 180 * 60 and ttl.next.delay == 4800
 
 
+def test_feed_ttl_is_honoured_after_a_304(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    write_blog(root, "ttl", [(1, T0 - timedelta(hours=1))], ttl=180)
+    # the same feed found through the page that announces it
+    (root / "ttl" / "index.html").write_text(
+        "<!DOCTYPE html><html><head><title>ttl</title><link rel='alternate'"
+        " type='application/rss+xml' href='/ttl/feed.xml'></head><body></body></html>",
+        encoding="utf-8")
+    clock = FakeClock()
+    with FixtureServer(root) as server:
+        settings = config_for(server.base_url, ("ttl", "/ttl/feed.xml", "10m"),
+                              ("page", "/ttl/index.html", "10m"))
+
+        async def scenario() -> list[dict]:
+            async with Harness(settings, tmp_path / "t.db", clock) as daemon:
+                daemon.jitter = 0
+                daemon.start(spread=0)
+                rounds = [{r.source: r for r in await daemon.run_due()}]
+                clock.advance(4800)
+                rounds.append({r.source: r for r in await daemon.run_due()})
+                return rounds
+
+        first, second = run(scenario())
+    for name in ("ttl", "page"):
+        assert first[name].status == "ok" and second[name].status == "not-modified"
+        for result in (first[name], second[name]):
+            assert result.hints.ttl == 180 * 60, (name, result)
+            assert result.next.reason == "hint" and result.next.delay == 4800
+
+
 def test_max_instances_one_a_running_source_is_not_started_twice(
         site: tuple[Path, FixtureServer], tmp_path: Path) -> None:
     _root, server = site

@@ -157,6 +157,18 @@ def test_total_deadline(server: MisbehavingServer, path: str) -> None:
     assert DEADLINE - 0.1 <= elapsed < DEADLINE + 1.0
 
 
+def test_deadline_covers_the_whole_redirect_chain(server: MisbehavingServer) -> None:
+    # four hops of 0.4 s each: every hop is within the deadline, the chain is not
+    before = server.hits("/chain")
+    result, elapsed = fetch(server.url("/chain?n=3&s=0.4"))
+    assert isinstance(result, FetchTimeout), result
+    assert "redirect chain" in result.reason
+    assert DEADLINE - 0.1 <= elapsed < DEADLINE + 1.0
+    assert server.hits("/chain") - before == 3  # the fourth hop was never reached
+    page, _ = fetch(server.url("/chain?n=1&s=0.3"))  # two short hops fit
+    assert isinstance(page, Page)
+
+
 def test_timeouts_are_retried_with_backoff(server: MisbehavingServer) -> None:
     fake = FakeTime()
     settings = replace(SETTINGS, timeout=0.3, retries=2)
@@ -412,6 +424,17 @@ def test_robots_5xx_or_unreachable_disallows(mode: str) -> None:
     assert isinstance(result, RobotsDisallowed), result
     assert "/ok" not in srv.paths
     assert elapsed < DEADLINE + 1.0
+
+
+@pytest.mark.parametrize("mode", ["huge", "huge-nocl"])
+def test_robots_over_the_cap_is_parsed_up_to_500_kib(mode: str) -> None:
+    # RFC 9309 2.5: not "unreachable, disallow everything", but the first 500 KiB parsed
+    result, srv, elapsed = _robots_fetch(mode, "/ok")
+    assert isinstance(result, Page), result  # its Disallow line is past the cap
+    assert srv.paths == ["/robots.txt", "/ok"] and elapsed < DEADLINE + 1.0
+    result, srv, _ = _robots_fetch(mode, "/private")
+    assert isinstance(result, RobotsDisallowed), result
+    assert "/private" not in srv.paths
 
 
 def test_robots_cached_and_crawl_delay_honoured() -> None:

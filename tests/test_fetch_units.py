@@ -11,13 +11,14 @@ import zlib
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import brotli
 import feedparser
 import pytest
 
 from aggregator.errors import BadContent, BlockedURLError, TooLarge
 from aggregator.fetch import FetchSettings
 from aggregator.fetch.backoff import error_backoff, parse_retry_after, retry_delay
-from aggregator.fetch.body import read_body
+from aggregator.fetch.body import read_body, read_prefix
 from aggregator.fetch.charset import decode_html, prepare_feed_bytes
 from aggregator.fetch.guard import check_host, classify_ip, ip_allowed, parse_allowed
 
@@ -179,7 +180,7 @@ LAUGHS = b"""<?xml version="1.0"?>
  <!ENTITY tricky "]> not the end">
 ]>
 <rss version="2.0"><channel><title>Laughs &lol9; &xxe;</title>
-<item><title>Kept item</title><link>http://example.invalid/a</link></item>
+<item><title>Kept item</title><link>http://127.0.0.1/a</link></item>
 </channel></rss>"""
 
 
@@ -193,6 +194,36 @@ def test_prepare_feed_bytes_strips_internal_subset() -> None:
     assert [e.title for e in parsed.entries] == ["Kept item"]
     title = parsed.feed.get("title", "")
     assert "lollol" not in title and "root:" not in title  # left unexpanded
+
+
+@pytest.mark.parametrize("before", [
+    b"<!-- " + b"padding " * 9000 + b"-->\n",  # 72 KB: past any fixed-size window
+    b"<!-- a <b>tag</b> in a comment --><?xml-stylesheet href='s.xsl'?>\n",
+    b"\n" * 70000,
+], ids=["long-comment", "markup-in-comment", "blank-lines"])
+def test_prepare_feed_bytes_strips_wherever_the_doctype_is(before: bytes) -> None:
+    decl, rest = LAUGHS.split(b"\n", 1)
+    data = decl + b"\n" + before + rest
+    cleaned = prepare_feed_bytes(data)
+    assert b"<!ENTITY" not in cleaned and b"not the end" not in cleaned
+    assert cleaned.startswith(decl + b"\n" + before) and b"<!DOCTYPE rss" in cleaned
+    parsed = feedparser.parse(cleaned)
+    assert [e.title for e in parsed.entries] == ["Kept item"]
+    assert "lollol" not in parsed.feed.get("title", "")
+
+
+def test_prepare_feed_bytes_is_linear_on_hostile_prologs() -> None:
+    hostile = [
+        b"<!-- -->" * 500_000 + LAUGHS,  # many comments, then the DOCTYPE
+        b"<?x?>" * 500_000 + b"<!DOCTYPE x [" + b"<!-- ]" * 500_000,  # unclosed comment
+        b"<!DOCTYPE x [" + b"<?p ]" * 500_000,  # unclosed PIs in an unclosed subset
+        b"<!DOCTYPE x " + b'"' * 1_000_001,  # quotes that never balance
+    ]
+    for data in hostile:
+        start = time.monotonic()
+        cleaned = prepare_feed_bytes(data)
+        assert time.monotonic() - start < 2.0
+        assert b"<!ENTITY" not in cleaned
 
 
 def test_prepare_feed_bytes_leaves_plain_feeds_alone() -> None:
@@ -250,6 +281,16 @@ def test_read_body_bomb_stops_at_cap(coding: str) -> None:
             if coding == "deflate" else brotli.compress(zeros, quality=1))
     with pytest.raises(TooLarge):
         _read(data, coding, 100_000)
+
+
+@pytest.mark.parametrize("coding", [None, "gzip", "br"])
+def test_read_prefix_cuts_at_the_cap(coding: str | None) -> None:
+    raw = b"line\n" * 100_000
+    data = {None: raw, "gzip": gzip.compress(raw), "br": brotli.compress(raw)}[coding]
+    head, cut = asyncio.run(read_prefix(_chunks(data), coding, 1000))
+    assert cut and head == raw[:1000]
+    whole, cut = asyncio.run(read_prefix(_chunks(data), coding, len(raw)))
+    assert not cut and whole == raw
 
 
 @pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])

@@ -101,9 +101,26 @@ def _stage(coding: str) -> _Stage:
     raise UnsupportedContent(f"unsupported content-encoding {coding!r}")
 
 
+class _Full(Exception):
+    """The prefix wanted is complete (read_prefix)."""
+
+
 async def read_body(chunks: AsyncIterator[bytes], content_encoding: str | None,
                     max_bytes: int) -> bytes:
     """Decode and collect the body; TooLarge as soon as the decoded size passes max_bytes."""
+    body, _ = await _collect(chunks, content_encoding, max_bytes, truncate=False)
+    return body
+
+
+async def read_prefix(chunks: AsyncIterator[bytes], content_encoding: str | None,
+                      max_bytes: int) -> tuple[bytes, bool]:
+    """The first ``max_bytes`` decoded bytes of the body, and whether there was more (then
+    reading stopped there: memory stays bounded by the cap, as for read_body)."""
+    return await _collect(chunks, content_encoding, max_bytes, truncate=True)
+
+
+async def _collect(chunks: AsyncIterator[bytes], content_encoding: str | None,
+                   max_bytes: int, *, truncate: bool) -> tuple[bytes, bool]:
     codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
     stages = [_stage(c) for c in reversed(codings)] or [_Identity()]
     out = bytearray()
@@ -122,6 +139,8 @@ async def read_body(chunks: AsyncIterator[bytes], content_encoding: str | None,
             else:
                 out.extend(piece)
             if len(out) > max_bytes:
+                if truncate:
+                    raise _Full
                 raise TooLarge(f"body over {max_bytes} bytes (decoded)")
 
     try:
@@ -131,8 +150,10 @@ async def read_body(chunks: AsyncIterator[bytes], content_encoding: str | None,
             stages[0].push(chunk)
             drain(0)
         drain(0)
+    except _Full:
+        return bytes(out[:max_bytes]), True
     except (zlib.error, brotli.error) as exc:
         raise BadContent(f"corrupt {', '.join(codings)} body: {exc}") from None
     if not all(s.finished() for s in stages):
         raise BadContent(f"truncated {', '.join(codings)} body")
-    return bytes(out)
+    return bytes(out), False

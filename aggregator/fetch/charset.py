@@ -105,50 +105,87 @@ def decode_html(content: bytes, header_charset: str | None) -> tuple[str, str]:
 
 # -- feeds --------------------------------------------------------------------------------
 
-def _skip_quoted(data: bytes, i: int) -> int:
-    """Index just past the quoted string starting at data[i]."""
-    end = data.find(data[i:i + 1], i + 1)
-    return len(data) if end < 0 else end + 1
+_DOCTYPE = b"<!doctype"
+#: What can end or open something inside a DOCTYPE: found by search, never by backtracking.
+_DECL_SPECIAL = re.compile(rb"[\"'>\[]")
+_SUBSET_SPECIAL = re.compile(rb"[\"'\]<]")
+
+
+def _after(data: bytes, i: int, end: bytes) -> int:
+    """Index just past the first ``end`` at or after i, or len(data) if there is none."""
+    found = data.find(end, i)
+    return len(data) if found < 0 else found + len(end)
+
+
+def _skip_subset(data: bytes, i: int) -> int:
+    """data[i] is the "[" opening an internal subset: the index just past its "]" (len(data)
+    if it never closes). Quoted literals, comments and processing instructions are skipped
+    whole, so a "]" inside them does not end the subset."""
+    n = len(data)
+    i += 1
+    while i < n:
+        m = _SUBSET_SPECIAL.search(data, i)
+        if m is None:
+            return n
+        j = m.start()
+        c = data[j:j + 1]
+        if c in (b'"', b"'"):
+            i = _after(data, j + 1, c)
+        elif c == b"]":
+            return j + 1
+        elif data.startswith(b"<!--", j):
+            i = _after(data, j + 4, b"-->")
+        elif data.startswith(b"<?", j):
+            i = _after(data, j + 2, b"?>")
+        else:
+            i = j + 1
+    return n
 
 
 def _strip_internal_subset(data: bytes) -> bytes:
-    lower = data[:65536].lower()
-    start = lower.find(b"<!doctype")
-    if start < 0:
-        return data
-    # Only in the prolog: no element may come before the DOCTYPE.
-    first_el = re.search(rb"<[a-zA-Z]", lower)
-    if first_el is not None and first_el.start() < start:
-        return data
-    i = start + len(b"<!doctype")
+    """Remove the "[ ... ]" of every DOCTYPE in the prolog, wherever it is in the file.
+
+    The prolog is scanned from the start: XML declaration, processing instructions, comments
+    (of any length) and stray text are skipped; a DOCTYPE there loses its internal subset;
+    the first element ends the scan (a DOCTYPE after it is not one). Each step moves forward
+    with a plain search, so the time is linear in the size of the input.
+    """
     n = len(data)
+    out: list[bytes] = []
+    done = 0  # data[:done] is already in out
+    i = 0
     while i < n:
-        c = data[i:i + 1]
-        if c in (b'"', b"'"):
-            i = _skip_quoted(data, i)
-        elif c == b">":
-            return data  # DOCTYPE without an internal subset
-        elif c == b"[":
+        j = data.find(b"<", i)
+        if j < 0:
             break
+        if data.startswith(b"<!--", j):
+            i = _after(data, j + 4, b"-->")
+        elif data.startswith(b"<?", j):
+            i = _after(data, j + 2, b"?>")
+        elif data[j:j + len(_DOCTYPE)].lower() == _DOCTYPE:
+            k = j + len(_DOCTYPE)
+            while k < n:
+                m = _DECL_SPECIAL.search(data, k)
+                if m is None:
+                    k = n
+                    break
+                c = data[m.start():m.start() + 1]
+                if c in (b'"', b"'"):
+                    k = _after(data, m.start() + 1, c)
+                elif c == b">":
+                    k = m.start() + 1  # DOCTYPE without an internal subset
+                    break
+                else:  # "[": drop it (everything to the end, if it never closes)
+                    close = _skip_subset(data, m.start())
+                    out.append(data[done:m.start()])
+                    done = k = close
+            i = k
         else:
-            i += 1
-    else:
+            break  # the root element (or text markup): the prolog is over
+    if not out:
         return data
-    subset_start = i
-    i += 1
-    while i < n:
-        c = data[i:i + 1]
-        if c in (b'"', b"'"):
-            i = _skip_quoted(data, i)
-        elif data.startswith(b"<!--", i):
-            end = data.find(b"-->", i + 4)
-            i = n if end < 0 else end + 3
-        elif c == b"]":
-            break
-        else:
-            i += 1
-    # Drop "[ ... ]" (or everything to the end, if it never closes).
-    return data[:subset_start] + data[min(i + 1, n):]
+    out.append(data[done:])
+    return b"".join(out)
 
 
 def prepare_feed_bytes(content: bytes) -> bytes:

@@ -26,7 +26,7 @@ from aggregator.errors import (
     UnsupportedContent,
 )
 from aggregator.fetch.backoff import parse_retry_after, retry_delay
-from aggregator.fetch.body import read_body
+from aggregator.fetch.body import read_body, read_prefix
 from aggregator.fetch.guard import GuardedTransport, check_url, parse_allowed
 from aggregator.fetch.robots import MAX_ROBOTS_BYTES, RobotsCache
 from aggregator.fetch.settings import FetchSettings
@@ -80,6 +80,14 @@ class HostStatus:
 
 
 @dataclass
+class _Budget:
+    """Seconds left for the requests of one attempt, redirect hops included (time spent
+    waiting for a host slot, for politeness, does not count)."""
+
+    seconds: float
+
+
+@dataclass
 class _Response:
     url: httpx.URL
     status: int
@@ -87,6 +95,7 @@ class _Response:
     content: bytes = b""
     content_type: str = ""
     charset: str | None = None
+    truncated: bool = False  # only the first max_bytes were read (prefix reads)
 
 
 def _media_type(value: str | None) -> tuple[str, str | None]:
@@ -196,11 +205,14 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        # One deadline for the whole redirect chain: each hop gets what the earlier ones left.
+        budget = _Budget(self.settings.timeout)
         for _hop in range(self.settings.max_redirects + 1):
             check_url(current, self._allowed)
             if robots and self.settings.robots:
                 await self.robots.check(str(current))
-            resp = await self._with_retries(current, headers, accept, self.settings.max_bytes)
+            resp = await self._with_retries(current, headers, accept, self.settings.max_bytes,
+                                            budget)
             if resp.status in REDIRECT_CODES:
                 current = self._location(resp)
                 continue
@@ -230,11 +242,15 @@ class Fetcher:
         return target
 
     async def _with_retries(self, url: httpx.URL, headers: dict[str, str], accept: str,
-                            max_bytes: int) -> _Response:
+                            max_bytes: int, budget: _Budget) -> _Response:
+        """The request, retried on transient errors; a retry is a new attempt with the whole
+        deadline again (``budget`` is reset, and what it leaves goes to later hops)."""
         settings = self.settings
         for attempt in range(settings.retries + 1):
+            if attempt:
+                budget.seconds = settings.timeout
             try:
-                resp = await self._request(url, headers, accept, max_bytes)
+                resp = await self._request(url, headers, accept, max_bytes, budget=budget)
             except (FetchTimeout, TransportError) as exc:
                 if attempt >= settings.retries:
                     raise
@@ -323,21 +339,31 @@ class Fetcher:
                 self._global.release()
 
     async def _request(self, url: httpx.URL, headers: dict[str, str], accept: str,
-                       max_bytes: int) -> _Response:
-        """One attempt: slot, then a total deadline around send + body."""
+                       max_bytes: int, *, prefix: bool = False,
+                       budget: _Budget | None = None) -> _Response:
+        """One request: slot, then a deadline around send + body (what ``budget`` has left,
+        the full timeout without one). ``prefix``: a body over max_bytes is cut there
+        instead of failing with TooLarge."""
+        timeout = self.settings.timeout
         async with self._slot(url.host):
             phase = "connect"
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            left = timeout if budget is None else budget.seconds
             try:
-                async with asyncio.timeout(self.settings.timeout):
+                if left <= 0:
+                    raise TimeoutError
+                async with asyncio.timeout(left):
                     request = self._client.build_request("GET", url, headers=headers)
                     response = await self._client.send(request, stream=True)
                     try:
                         phase = "body"
-                        return await self._read(response, url, accept, max_bytes)
+                        return await self._read(response, url, accept, max_bytes, prefix)
                     finally:
                         await response.aclose()
             except TimeoutError:
-                raise FetchTimeout(f"no complete response within {self.settings.timeout:g} s",
+                where = "" if left >= timeout else " (over the redirect chain)"
+                raise FetchTimeout(f"no complete response within {timeout:g} s{where}",
                                    url=str(url)) from None
             except httpx.TimeoutException as exc:
                 raise FetchTimeout(f"{type(exc).__name__} ({phase})", url=str(url)) from None
@@ -356,9 +382,12 @@ class Fetcher:
                 if exc.url is None:
                     exc.url = str(url)
                 raise
+            finally:
+                if budget is not None:
+                    budget.seconds -= loop.time() - started
 
     async def _read(self, response: httpx.Response, url: httpx.URL, accept: str,
-                    max_bytes: int) -> _Response:
+                    max_bytes: int, prefix: bool = False) -> _Response:
         status = response.status_code
         media, charset = _media_type(response.headers.get("content-type"))
         resp = _Response(url, status, response.headers, content_type=media, charset=charset)
@@ -368,6 +397,10 @@ class Fetcher:
             await self._drain(response)
             return resp
         length = response.headers.get("content-length")
+        if prefix:
+            resp.content, resp.truncated = await read_prefix(
+                response.aiter_raw(), response.headers.get("content-encoding"), max_bytes)
+            return resp
         if length and length.strip().isdigit() and int(length) > max_bytes:
             raise TooLarge(f"Content-Length {int(length)} over the {max_bytes} byte cap",
                            url=str(url))
@@ -401,9 +434,13 @@ class Fetcher:
         for _hop in range(6):
             check_url(url, self._allowed)
             resp = await self._request(url, {"Accept": "text/plain,*/*;q=0.5"}, "any",
-                                       MAX_ROBOTS_BYTES)
+                                       MAX_ROBOTS_BYTES, prefix=True)
             if resp.status in REDIRECT_CODES and resp.headers.get("location"):
                 url = self._location(resp)
                 continue
-            return resp.status, resp.content
+            content = resp.content
+            if resp.truncated and b"\n" in content:
+                # RFC 9309 2.5: parse the first 500 KiB; drop the line the cut went through
+                content = content[:content.rfind(b"\n") + 1]
+            return resp.status, content
         return 404, b""  # RFC 9309: more than five redirects, treat as unavailable

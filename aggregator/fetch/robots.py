@@ -20,7 +20,8 @@ from aggregator.errors import FetchError, HTTPStatusError, RobotsDisallowed
 RobotsLoader = Callable[[str], Awaitable[tuple[int, bytes]]]
 
 ERROR_TTL = 300.0
-MAX_ROBOTS_BYTES = 512 * 1024
+#: RFC 9309 2.5: a longer robots.txt is parsed up to this size, the rest ignored.
+MAX_ROBOTS_BYTES = 500 * 1024
 
 
 @dataclass

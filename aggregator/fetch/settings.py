@@ -11,7 +11,7 @@ DEFAULT_USER_AGENT = "aggregator/0.1 (+https://github.com/aggregator/aggregator;
 @dataclass(frozen=True)
 class FetchSettings:
     user_agent: str = DEFAULT_USER_AGENT
-    timeout: float = 30.0  # total deadline per request attempt: connect + headers + body
+    timeout: float = 30.0  # total deadline per attempt (connect + headers + body, all hops)
     connect_timeout: float = 10.0
     max_bytes: int = 10 * 1024 * 1024  # cap on the decoded body
     max_redirects: int = 5

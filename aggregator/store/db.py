@@ -48,6 +48,20 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 
 
 @dataclass(frozen=True)
+class CachedURL:
+    """What the store keeps about one fetched feed or listing URL, for conditional GET."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    #: Where the URL's content led: the feed an HTML page announces, a listing's next page.
+    follow: str | None = None
+    status: int | None = None
+    #: The feed's own refresh hint in seconds (RSS <ttl>, sy:updatePeriod), if it had one.
+    ttl: float | None = None
+
+
+@dataclass(frozen=True)
 class SaveResult:
     article_id: int
     created: bool  # False: an alias of a stored article (same URL, or an exact copy)
@@ -178,6 +192,28 @@ class Store:
     def validators(self, url: str) -> tuple[str | None, str | None]:
         row = self._one("SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,))
         return (row["etag"], row["last_modified"]) if row else (None, None)
+
+    def cached_url(self, url: str) -> CachedURL | None:
+        row = self._one("SELECT url, etag, last_modified, follow, status, ttl FROM http_cache"
+                        " WHERE url = ?", (url,))
+        if row is None:
+            return None
+        return CachedURL(row["url"], row["etag"], row["last_modified"], row["follow"],
+                         row["status"], float(row["ttl"]) if row["ttl"] is not None else None)
+
+    def save_cached_urls(self, entries: Iterable[CachedURL], *, now: datetime) -> None:
+        """Store validators (follow link, TTL hint) per URL, in one transaction."""
+        rows = [(e.url, e.etag, e.last_modified, e.follow, e.status, e.ttl, iso(now))
+                for e in entries]
+        if not rows:
+            return
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT INTO http_cache (url, etag, last_modified, follow, status, ttl, checked)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET"
+                " etag = excluded.etag, last_modified = excluded.last_modified,"
+                " follow = excluded.follow, status = excluded.status, ttl = excluded.ttl,"
+                " checked = excluded.checked", rows)
 
     # -- articles ------------------------------------------------------------------------
     def known_url(self, url: str) -> int | None:

@@ -13,7 +13,7 @@ import sqlite_utils
 
 from aggregator.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -103,7 +103,18 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1}
+def _v2(db: sqlite_utils.Database) -> None:
+    # Per URL, where its last full response led (a discovered feed, a listing's next page)
+    # and a feed's own refresh hint, so a 304 on that URL can still follow the link and
+    # honour the hint without a body to parse.
+    columns = {c.name for c in db["http_cache"].columns}
+    if "follow" not in columns:
+        db.execute("ALTER TABLE http_cache ADD COLUMN follow TEXT")
+    if "ttl" not in columns:
+        db.execute("ALTER TABLE http_cache ADD COLUMN ttl REAL")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1, 2: _v2}
 
 
 def current_version(db: sqlite_utils.Database) -> int:
