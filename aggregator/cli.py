@@ -68,18 +68,27 @@ def _progress_printer() -> Callable[[str], None] | None:
 def _print_summary(summary: Any, count: int) -> None:
     errors = summary.errors
     failed = summary.failed_sources
+    alerts = getattr(summary, "alerts", None)
+    alert_errors = list(alerts.errors) if alerts is not None else []
+    total = len(errors) + len(alert_errors)
     click.echo(
         f"Crawled {count} source{'s' * (count != 1)}: {summary.new_articles} new "
-        f"article{'s' * (summary.new_articles != 1)}, {len(errors)} "
-        f"error{'s' * (len(errors) != 1)}"
+        f"article{'s' * (summary.new_articles != 1)}, {total} "
+        f"error{'s' * (total != 1)}"
         + (f" ({len(failed)} source{'s' * (len(failed) != 1)} failed)" if failed else "")
     )
     for report in summary.reports:
         state = {"ok": "ok", "not-modified": "not modified", "failed": "FAILED"}[report.status]
         click.echo(f"  {report.name:<24} {state:<13} {report.new:>3} new, "
                    f"{report.known} already stored, {len(report.errors)} errors")
+    if alerts is not None:
+        click.echo(f"  watch alerts: {alerts.delivered} delivered, {alerts.failed} failed, "
+                   f"{alerts.pending} pending (retried on the next crawl)"
+                   + (f", {alerts.retried} from earlier runs" if alerts.retried else ""))
     for err in errors:
         click.echo(f"  error: {err}", err=True)
+    for text in alert_errors:
+        click.echo(f"  error: {text}", err=True)
 
 
 def _crawl(settings: Settings, db_path: str, names: Iterable[str]) -> Any:
