@@ -273,3 +273,24 @@ def test_story_entry_updated_when_coverage_arrives() -> None:
     assert both.findtext(f"{ATOM}entry/{ATOM}updated") == "2026-04-03T07:00:00Z"
     assert alone.findtext(f"{ATOM}entry/{ATOM}id") == both.findtext(f"{ATOM}entry/{ATOM}id") \
         == "urn:aggregator:story:9"
+
+
+def test_export_to_a_path_that_cannot_be_written(store, tmp_path: Path) -> None:
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    existing = tmp_path / "keep.csv"
+    existing.write_text("old\n", encoding="utf-8")
+    cases = [
+        (tmp_path / "nodir" / "x.atom", "atom", "folder", "does not exist"),
+        (folder, "csv", "a-folder", "is a folder"),
+        (existing / "x.csv", "csv", "keep.csv", "is not a folder"),
+    ]
+    for target, fmt, named, why in cases:
+        res = CliRunner().invoke(cli, ["--db", store.path, "export", "--format", fmt,
+                                       "-o", str(target)])
+        assert res.exit_code == 1, res.output
+        lines = res.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {target}: "), res.output
+        assert named in lines[0] and why in lines[0]
+    assert existing.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in folder.iterdir()) == []
