@@ -51,6 +51,7 @@ def cli(ctx: click.Context, db: str | None, config: str | None) -> None:
     ctx.obj = Context(
         db or os.environ.get("AGGREGATOR_DB") or DEFAULT_DB,
         config or os.environ.get("AGGREGATOR_CONFIG") or DEFAULT_CONFIG,
+        db_option=db,
     )
 
 
@@ -507,16 +508,23 @@ def _fresh_demo_db(db: str) -> None:
 
 
 @cli.command()
-@click.option("--db", "db", default="demo.db", show_default=True, metavar="PATH",
-              help="Database the demo writes (made afresh on each run).")
+@click.option("--db", "db", default=None, metavar="PATH",
+              help="Database the demo writes (made afresh on each run). Default: the global "
+                   "--db if given, else ./demo.db.")
 @click.option("--query", default="sensor", show_default=True, help="The example search.")
-def demo(db: str, query: str) -> None:
+@click.pass_context
+def demo(ctx: click.Context, db: str | None, query: str) -> None:
     """Offline demo: serve the bundled fixture site on 127.0.0.1 and crawl it."""
+    import shlex
+
     from aggregator.fixture_server import FixtureServer
     from aggregator.store import Store
     from aggregator.store.search import SearchFilters
     from aggregator.store.search import search as run_search
 
+    obj = ctx.find_object(Context)
+    db = db or (obj.db_option if obj is not None else None) or "demo.db"
+    shown = shlex.quote(db)
     site = _find("fixtures/site")
     config = _find("config/demo.toml")
     _fresh_demo_db(db)
@@ -532,10 +540,10 @@ def demo(db: str, query: str) -> None:
     with Store.open(db) as store:
         total = store.count_articles()
         hits = run_search(store, query, SearchFilters(limit=3))
-    click.echo(f"\n{total} articles stored in {db}. Example: aggregator --db {db} search "
-               f"{query!r}\n")
+    click.echo(f"\n{total} articles stored in {db}. Example: aggregator --db {shown} search "
+               f"{shlex.quote(query)}\n")
     _print_hits(hits)
-    click.echo(f"Try: aggregator --db {db} show {hits[0]['id'] if hits else 1}")
+    click.echo(f"Try: aggregator --db {shown} show {hits[0]['id'] if hits else 1}")
     if not summary.anything_crawled:
         raise click.exceptions.Exit(1)
 

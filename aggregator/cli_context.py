@@ -18,8 +18,9 @@ DEFAULT_CONFIG = "config/sources.toml"
 class Context:
     """The global options, with the config loaded on first use."""
 
-    def __init__(self, db: str, config: str) -> None:
+    def __init__(self, db: str, config: str, *, db_option: str | None = None) -> None:
         self.db_path = db
+        self.db_option = db_option  # the global --db as given (None: not given)
         self.config_path = config
         self._settings: Settings | None = None
 

@@ -426,3 +426,15 @@ webhook = "{hook.url}"
         hook.close()
     assert len(hook.received) == pending
     assert sqlite3.connect(db).execute("SELECT count(*) FROM watch_outbox").fetchone()[0] == 0
+
+
+def test_demo_honours_the_global_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "my data" / "news.db"
+    db.parent.mkdir()
+    result = run("--db", str(db), "demo")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "demo.db").exists()
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM articles").fetchone()[0] >= 20
+    hint = result.output.strip().splitlines()[-1]
+    assert hint.startswith(f"Try: aggregator --db '{db}' show "), hint
