@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from aggregator import __version__
-from aggregator.cli_context import DEFAULT_CONFIG, DEFAULT_DB, Context, pass_ctx
+from aggregator.cli_context import DEFAULT_CONFIG, DEFAULT_DB, Context, pass_ctx, require_known
 from aggregator.config import Settings, load_config
 from aggregator.errors import AggregatorError, FetchError
 from aggregator.export import article_json
@@ -165,6 +165,7 @@ def search(obj: Context, query: str, sources: tuple[str, ...], since: str | None
         until=parse_when(until, now, end=True) if until else None,
     )
     with obj.store(create=False) as store:
+        require_known(store, sources=sources, story=story)
         hits = run_search(store, query, filters, per_story=not every and story is None)
     if fmt == "json":
         click.echo(json.dumps(hits, ensure_ascii=False, indent=2))

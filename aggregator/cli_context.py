@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -36,3 +37,16 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def require_known(store: Store, *, sources: Sequence[str] = (),
+                  story: int | None = None) -> None:
+    """A one-line error (exit 1) for a --source or --story that names nothing stored."""
+    unknown = store.unknown_sources(sources)
+    if unknown:
+        known = ", ".join(sorted(r["name"] for r in store.sources())) or "none yet"
+        raise click.ClickException(
+            f"unknown source {', '.join(repr(n) for n in unknown)} in --source "
+            f"(known: {known})")
+    if story is not None and not store.has_story(story):
+        raise click.ClickException(f"unknown story {story} in --story: no story with that id")

@@ -116,6 +116,13 @@ class Params:
             raise HTTPError(400, f"parameter {name!r} given more than once")
         return vals[0]
 
+    def only(self, *names: str) -> None:
+        """400 for any parameter not in ``names`` (an unknown one is never ignored)."""
+        unknown = [k for k in self.values if k not in names]
+        if unknown:
+            allowed = ", ".join(names) if names else "none"
+            raise HTTPError(400, f"unknown parameter {unknown[0]!r} (allowed here: {allowed})")
+
     def many(self, name: str) -> tuple[str, ...]:
         return tuple(v for v in self.values.get(name, []) if v)
 
@@ -201,6 +208,7 @@ class App:
                headers: Mapping[str, str]) -> Response:
         segs = [s for s in path.split("/") if s]
         if not segs:
+            params.only()
             return self._json(self._index(headers))
         if segs[0] == "feeds" and len(segs) in (2, 3) and "." in segs[-1]:
             name, _, ext = segs[-1].rpartition(".")
@@ -208,19 +216,25 @@ class App:
             if len(segs) == 3 and segs[1] != "source":
                 raise HTTPError(404, f"no such resource: {path}")
             if ext in FEED_EXTENSIONS and name:
+                params.only("limit", "all", "since", "q")
                 return self._feed(store, name, FEED_EXTENSIONS[ext], params, headers, path,
                                   source_only=len(segs) == 3)
         if segs[0] == "api":
             rest = segs[1:]
             if rest == ["articles"]:
+                params.only("since_id", "limit", "source", "q")
                 return self._articles(store, params, headers, path)
             if len(rest) == 2 and rest[0] == "articles":
+                params.only()
                 return self._article(store, _id(rest[1], "article"))
             if rest == ["stories"]:
+                params.only("since_id", "limit")
                 return self._stories(store, params, headers, path)
             if len(rest) == 2 and rest[0] == "stories":
+                params.only()
                 return self._story(store, _id(rest[1], "story"))
             if rest == ["sources"]:
+                params.only()
                 return self._sources(store)
         raise HTTPError(404, f"no such resource: {path}")
 
@@ -287,6 +301,9 @@ class App:
         limit = params.integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         sources = params.many("source")
         query = params.one("q")
+        unknown = store.unknown_sources(sources)
+        if unknown:
+            raise HTTPError(400, f"parameter 'source': no source named {unknown[0]!r}")
         where, args = ["a.id > ?"], [since_id]
         if sources:
             where.append(f"a.source IN ({', '.join('?' * len(sources))})")

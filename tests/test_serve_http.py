@@ -142,6 +142,15 @@ def test_conditional_get(served) -> None:
     ("/feeds/all.xml", 404),
     ("/nothing/here", 404),
     ("/api/articles/%ZZ", 400),
+    ("/api/articles?source=nosuch", 400),
+    ("/api/articles?source=magazine&source=nosuch", 400),
+    ("/api/articles?since=bad", 400),
+    ("/api/articles?sinceid=5", 400),
+    ("/api/stories?q=kestrel", 400),
+    ("/api/sources?x=1", 400),
+    ("/api/articles/1?full=1", 400),
+    ("/feeds/all.atom?limt=5", 400),
+    ("/?x=1", 400),
 ])
 def test_errors_are_json(ro, path: str, status: int) -> None:
     _, client, _ = ro
@@ -321,3 +330,12 @@ def test_no_parameter_gives_a_500(ro) -> None:
         r = client.get(path)
         assert r.status_code in (200, 400), (path, r.status_code, r.text)
         assert r.headers["content-type"].startswith(("application/", "text/"))
+
+
+def test_unknown_parameters_and_sources_are_named(ro) -> None:
+    _, client, _ = ro
+    msg = client.get("/api/articles?since=bad").json()["error"]["message"]
+    assert "unknown parameter 'since'" in msg and "since_id" in msg
+    msg = client.get("/api/articles?source=nosuch").json()["error"]["message"]
+    assert "no source named 'nosuch'" in msg
+    assert client.get("/api/articles?source=magazine").status_code == 200

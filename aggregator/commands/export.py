@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from aggregator.cli_context import Context, pass_ctx
+from aggregator.cli_context import Context, pass_ctx, require_known
 from aggregator.errors import OutputError
 
 
@@ -78,6 +78,7 @@ def export_cmd(obj: Context, fmt: str, since: str | None, query: str | None,
     since_dt = parse_when(since, utc_now()) if since else None
     per_story = not every and story is None
     with obj.store(create=False) as store:
+        require_known(store, sources=sources, story=story)
         articles = select_articles(store, source=sources, query=query, since=since_dt,
                                    story=story, limit=limit)
         members = story_members(store, [a["story_id"] for a in articles if a.get("story_id")]
