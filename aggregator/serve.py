@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -516,6 +517,25 @@ class Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
+class _Server(ThreadingHTTPServer):
+    """A client that goes away mid-request (reset, broken pipe, timeout) is logged as one
+    line, not printed as a traceback; anything else is logged with its traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        where = (f"{client_address[0]}:{client_address[1]}"
+                 if isinstance(client_address, tuple) and len(client_address) >= 2
+                 else str(client_address))
+        if isinstance(exc, ConnectionError | TimeoutError):
+            log.warning("client %s: connection lost (%s: %s)", where, type(exc).__name__,
+                        getattr(exc, "strerror", None) or exc)
+            return
+        log.error("client %s: error handling the request: %s: %s", where,
+                  type(exc).__name__, exc, exc_info=exc)
+
+
 class FeedServer:
     """The server on ``host:port`` (port 0: a free one), run in a thread or in the foreground.
 
@@ -527,7 +547,7 @@ class FeedServer:
                  *, base_url: str | None = None) -> None:
         app = App(db_path, base_url=base_url)
         handler = type("BoundHandler", (Handler,), {"app": app})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd = _Server((host, port), handler)
         self.httpd.daemon_threads = True
         self.host, self.port = self.httpd.server_address[:2]
         if base_url is None:
