@@ -203,7 +203,8 @@ class Deliverer:
     that is down costs one alert's retries, not every alert's.
 
     The queue is bounded (``max_queue``); when it is full an alert is left in the outbox
-    rather than blocking the crawl. A webhook stays marked down for ``down_for`` seconds.
+    rather than blocking the crawl. ``retry_down()`` lets the webhooks marked down be tried
+    again (the daemon calls it, through ``WatchListener.retry_pending``, now and then).
 
     ``retries`` extra attempts after the first, waiting ``backoff * 2**n`` seconds
     (capped at ``max_backoff``) through ``sleep``.
@@ -213,7 +214,7 @@ class Deliverer:
                  retries: int = 4, backoff: float = 1.0, max_backoff: float = 60.0,
                  user_agent: str = "aggregator-watch/0.1", max_queue: int = 10_000,
                  sleep: Callable[[float], None] | None = None,
-                 db_path: str | None = None, down_for: float = 600.0) -> None:
+                 db_path: str | None = None) -> None:
         self.allow_private = tuple(allow_private)
         self.timeout = timeout
         self.retries = retries
@@ -228,15 +229,21 @@ class Deliverer:
         self._lock = threading.Lock()
         self._stats_lock = threading.Lock()
         self._file_lock = threading.Lock()
-        self.down_for = down_for
-        # webhook URL -> (why it is treated as down, monotonic time the mark expires)
-        self._down: dict[str, tuple[str, float]] = {}
+        # webhook URL -> why it is treated as down (until retry_down() or a new deliverer)
+        self._down: dict[str, str] = {}
         self._stopping = threading.Event()
         self._submitted = 0
         self._settled = 0
+        self._queued: set[int] = set()  # outbox rows queued and not yet settled
 
-    def submit(self, delivery: Delivery) -> None:
-        """Queue a webhook delivery; returns at once."""
+    def submit(self, delivery: Delivery) -> bool:
+        """Queue a webhook delivery; returns at once. False if that outbox row is queued
+        already (nothing done)."""
+        if delivery.outbox_id is not None:
+            with self._stats_lock:
+                if delivery.outbox_id in self._queued:
+                    return False
+                self._queued.add(delivery.outbox_id)
         with self._lock:
             if self._thread is None:
                 self._stopping.clear()
@@ -249,6 +256,7 @@ class Deliverer:
             self._queue.put_nowait(delivery)
         except queue.Full:  # a receiver down for long: keep it for later, never block
             self._settle(delivery, "pending", "delivery queue full, kept for the next crawl")
+        return True
 
     def close(self, timeout: float = 30.0) -> bool:
         """Finish queued deliveries (waiting up to ``timeout``); True if all were done.
@@ -275,6 +283,10 @@ class Deliverer:
             self.stats.errors.append(text)
         log.warning("%s", text)
         return False
+
+    def retry_down(self) -> None:
+        """Forget which webhooks were found down: the next alert for each is tried again."""
+        self._down.clear()
 
     def write_jsonl(self, watch: Watch, payload: dict[str, Any]) -> None:
         """Append one JSON line for ``watch`` now (a local file: no queue, no thread)."""
@@ -309,7 +321,7 @@ class Deliverer:
                 try:
                     assert job.watch.webhook
                     down = self._down.get(job.watch.webhook)
-                    if down is not None and time.monotonic() < down[1]:
+                    if down is not None:
                         # counted now, reported once per webhook when the thread ends
                         self._settle(job, "pending", quiet=True)
                         key = (job.watch.name, job.watch.webhook)
@@ -319,8 +331,7 @@ class Deliverer:
                         client = self._client()
                     outcome, message, tries = loop.run_until_complete(self._post(client, job))
                     if outcome == "pending":
-                        self._down[job.watch.webhook] = (message,
-                                                         time.monotonic() + self.down_for)
+                        self._down[job.watch.webhook] = message
                         message = f"{message} after {tries} attempts; kept for the next crawl"
                     self._settle(job, outcome, message, tries)
                 except Exception as exc:  # never let one delivery kill the thread
@@ -392,13 +403,15 @@ class Deliverer:
             return  # close() gave up waiting and already counted it as pending
         with self._stats_lock:
             self._settled += 1
+            if job.outbox_id is not None:
+                self._queued.discard(job.outbox_id)
         text = None
         if outcome != "delivered" and not quiet:
             text = f"watch {job.watch.name}: delivery to {job.watch.webhook} " \
                    f"{'failed' if outcome == 'failed' else 'deferred'}: {message}"
         self._count(outcome, text)
-        if job.outbox_id is None or not self.db_path:
-            return
+        if job.outbox_id is None or not self.db_path or (outcome == "pending" and not tries):
+            return  # not persisted, or not attempted: the row keeps its last attempt
         now = datetime.now(UTC).isoformat(timespec="seconds")
         try:
             conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
@@ -462,11 +475,13 @@ class WatchListener:
         return int(cur.lastrowid) if cur.lastrowid is not None else None
 
     def retry_pending(self) -> int:
-        """Queue the outbox's pending alerts of earlier runs for watches still configured
-        with a webhook. Returns how many were queued."""
+        """Queue the outbox's pending alerts (of earlier runs, or held back in this one)
+        for watches still configured with a webhook; rows already queued are skipped.
+        Returns how many were queued."""
         hooks = {w.name: w for w in self.watches if w.webhook}
         if not hooks:
             return 0
+        self.deliverer.retry_down()
         try:
             rows = self.store.conn.execute(
                 "SELECT id, watch, payload FROM watch_outbox WHERE status = 'pending' "
@@ -483,8 +498,8 @@ class WatchListener:
                 data = json.loads(payload)
             except ValueError:
                 continue
-            self.deliverer.submit(Delivery(watch, data, int(row_id)))
-            queued += 1
+            if self.deliverer.submit(Delivery(watch, data, int(row_id))):
+                queued += 1
         with self.deliverer._stats_lock:
             self.deliverer.stats.retried += queued
         return queued

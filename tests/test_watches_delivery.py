@@ -393,3 +393,22 @@ def test_v1_database_gains_the_outbox(tmp_path: Path) -> None:
         version = s.conn.execute(
             "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     assert version == "2"
+
+
+def test_retry_pending_skips_rows_still_queued(store) -> None:
+    gate = threading.Event()
+    hook = Hook(gate=gate)
+    try:
+        watches = parse_watches([{"name": "k", "query": "kestrel", "webhook": hook.url}],
+                                "c.toml")
+        listeners = make_listeners(_settings(watches), store, sleep=lambda _s: None)
+        for n in (250, 251):
+            aid, art = _new(store, n)
+            listeners[0](aid, art, SRC["magazine"])
+        assert listeners[0].retry_pending() == 0  # both are queued or in flight already
+        gate.set()
+        assert close_listeners(listeners, timeout=10)
+    finally:
+        gate.set()
+        hook.close()
+    assert len(hook.received) == 2 and _outbox(store) == []
