@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from aggregator import __version__
-from aggregator.cli_context import DEFAULT_CONFIG, DEFAULT_DB, Context, pass_ctx
+from aggregator.cli_context import DEFAULT_CONFIG, DEFAULT_DB, Context, pass_ctx, require_known
 from aggregator.config import Settings, load_config
 from aggregator.errors import AggregatorError, FetchError
 from aggregator.export import article_json
@@ -51,6 +51,7 @@ def cli(ctx: click.Context, db: str | None, config: str | None) -> None:
     ctx.obj = Context(
         db or os.environ.get("AGGREGATOR_DB") or DEFAULT_DB,
         config or os.environ.get("AGGREGATOR_CONFIG") or DEFAULT_CONFIG,
+        db_option=db,
     )
 
 
@@ -68,18 +69,27 @@ def _progress_printer() -> Callable[[str], None] | None:
 def _print_summary(summary: Any, count: int) -> None:
     errors = summary.errors
     failed = summary.failed_sources
+    alerts = getattr(summary, "alerts", None)
+    alert_errors = list(alerts.errors) if alerts is not None else []
+    total = len(errors) + len(alert_errors)
     click.echo(
         f"Crawled {count} source{'s' * (count != 1)}: {summary.new_articles} new "
-        f"article{'s' * (summary.new_articles != 1)}, {len(errors)} "
-        f"error{'s' * (len(errors) != 1)}"
+        f"article{'s' * (summary.new_articles != 1)}, {total} "
+        f"error{'s' * (total != 1)}"
         + (f" ({len(failed)} source{'s' * (len(failed) != 1)} failed)" if failed else "")
     )
     for report in summary.reports:
         state = {"ok": "ok", "not-modified": "not modified", "failed": "FAILED"}[report.status]
         click.echo(f"  {report.name:<24} {state:<13} {report.new:>3} new, "
                    f"{report.known} already stored, {len(report.errors)} errors")
+    if alerts is not None:
+        click.echo(f"  watch alerts: {alerts.delivered} delivered, {alerts.failed} failed, "
+                   f"{alerts.pending} pending (retried on the next crawl)"
+                   + (f", {alerts.retried} from earlier runs" if alerts.retried else ""))
     for err in errors:
         click.echo(f"  error: {err}", err=True)
+    for text in alert_errors:
+        click.echo(f"  error: {text}", err=True)
 
 
 def _crawl(settings: Settings, db_path: str, names: Iterable[str]) -> Any:
@@ -204,6 +214,7 @@ def search(obj: Context, query: str, sources: tuple[str, ...], since: str | None
         until=parse_when(until, now, end=True) if until else None,
     )
     with obj.store(create=False) as store:
+        require_known(store, sources=sources, story=story)
         hits = run_search(store, query, filters, per_story=not every and story is None)
     if fmt == "json":
         click.echo(json.dumps(hits, ensure_ascii=False, indent=2))
@@ -571,16 +582,23 @@ def _fresh_demo_db(db: str) -> None:
 
 
 @cli.command()
-@click.option("--db", "db", default="demo.db", show_default=True, metavar="PATH",
-              help="Database the demo writes (made afresh on each run).")
+@click.option("--db", "db", default=None, metavar="PATH",
+              help="Database the demo writes (made afresh on each run). Default: the global "
+                   "--db if given, else ./demo.db.")
 @click.option("--query", default="sensor", show_default=True, help="The example search.")
-def demo(db: str, query: str) -> None:
+@click.pass_context
+def demo(ctx: click.Context, db: str | None, query: str) -> None:
     """Offline demo: serve the bundled fixture site on 127.0.0.1 and crawl it."""
+    import shlex
+
     from aggregator.fixture_server import FixtureServer
     from aggregator.store import Store
     from aggregator.store.search import SearchFilters
     from aggregator.store.search import search as run_search
 
+    obj = ctx.find_object(Context)
+    db = db or (obj.db_option if obj is not None else None) or "demo.db"
+    shown = shlex.quote(db)
     site = _find("fixtures/site")
     config = _find("config/demo.toml")
     _fresh_demo_db(db)
@@ -596,10 +614,10 @@ def demo(db: str, query: str) -> None:
     with Store.open(db) as store:
         total = store.count_articles()
         hits = run_search(store, query, SearchFilters(limit=3))
-    click.echo(f"\n{total} articles stored in {db}. Example: aggregator --db {db} search "
-               f"{query!r}\n")
+    click.echo(f"\n{total} articles stored in {db}. Example: aggregator --db {shown} search "
+               f"{shlex.quote(query)}\n")
     _print_hits(hits)
-    click.echo(f"Try: aggregator --db {db} show {hits[0]['id'] if hits else 1}")
+    click.echo(f"Try: aggregator --db {shown} show {hits[0]['id'] if hits else 1}")
     if not summary.anything_crawled:
         raise click.exceptions.Exit(1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -18,8 +19,9 @@ DEFAULT_CONFIG = "config/sources.toml"
 class Context:
     """The global options, with the config loaded on first use."""
 
-    def __init__(self, db: str, config: str) -> None:
+    def __init__(self, db: str, config: str, *, db_option: str | None = None) -> None:
         self.db_path = db
+        self.db_option = db_option  # the global --db as given (None: not given)
         self.config_path = config
         self._settings: Settings | None = None
 
@@ -35,3 +37,16 @@ class Context:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+def require_known(store: Store, *, sources: Sequence[str] = (),
+                  story: int | None = None) -> None:
+    """A one-line error (exit 1) for a --source or --story that names nothing stored."""
+    unknown = store.unknown_sources(sources)
+    if unknown:
+        known = ", ".join(sorted(r["name"] for r in store.sources())) or "none yet"
+        raise click.ClickException(
+            f"unknown source {', '.join(repr(n) for n in unknown)} in --source "
+            f"(known: {known})")
+    if story is not None and not store.has_story(story):
+        raise click.ClickException(f"unknown story {story} in --story: no story with that id")

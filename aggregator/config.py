@@ -198,6 +198,12 @@ def parse_config(
         raise ConfigError("expected [[watches]] entries", file=file, field="watches")
     base_dir = Path(file).parent if file != "<config>" else None
     watches = parse_watches(raw_watches, file, base_dir=base_dir)
+    names = {s.name for s in sources}
+    for index, watch in enumerate(watches):
+        for name in watch.sources:
+            if name not in names:
+                raise ConfigError(f"no source named {name!r} in this config",
+                                  file=file, field=f"watches[{index}] ({watch.name}).sources")
     return Settings(path=file, sources=tuple(sources), fetch=fetch, rules=rules,
                     tracking_params=tuple(tracking), watches=watches, dedup=dedup)
 

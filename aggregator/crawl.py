@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aggregator.config import Settings
 from aggregator.dedup.urls import canonical_url, choose_canonical, declared_aliases
@@ -62,6 +63,8 @@ class SourceReport:
 @dataclass
 class CrawlSummary:
     reports: list[SourceReport]
+    #: watch alert delivery (aggregator.watches.DeliveryStats), None without watches
+    alerts: Any = None
 
     @property
     def new_articles(self) -> int:
@@ -290,17 +293,21 @@ async def run_crawl(settings: Settings, store: Store, sources: Sequence[Source],
                     fetcher: Fetcher | None = None,
                     listeners: Sequence[Listener] = ()) -> CrawlSummary:
     """Crawl ``sources`` with a fresh Fetcher (or the one given). The config's watches are
-    checked against every new article; their deliveries are drained before returning."""
-    from aggregator.watches import close_listeners, make_listeners
+    checked against every new article; their deliveries are drained (bounded) before
+    returning, and what was delivered, failed or left pending is in ``summary.alerts``."""
+    from aggregator.watches import close_listeners, delivery_stats, make_listeners
 
     watch_listeners = make_listeners(settings, store)
     every = [*listeners, *watch_listeners]
     try:
         if fetcher is not None:
-            return await Crawler(settings, store, fetcher, clock=clock, progress=progress,
-                                 listeners=every).crawl(sources)
-        async with Fetcher(settings.fetch) as own:
-            return await Crawler(settings, store, own, clock=clock, progress=progress,
-                                 listeners=every).crawl(sources)
+            summary = await Crawler(settings, store, fetcher, clock=clock, progress=progress,
+                                    listeners=every).crawl(sources)
+        else:
+            async with Fetcher(settings.fetch) as own:
+                summary = await Crawler(settings, store, own, clock=clock, progress=progress,
+                                        listeners=every).crawl(sources)
     finally:
         await asyncio.to_thread(close_listeners, watch_listeners)
+    summary.alerts = delivery_stats(watch_listeners)
+    return summary

@@ -122,6 +122,10 @@ class RunResult:
     hints: Hints = field(default_factory=Hints)
 
 
+#: How often the daemon queues again watch alerts left pending by a webhook that was down.
+ALERT_RETRY_EVERY = 600.0
+
+
 class Daemon:
     """Runs due sources and keeps the schedule (in memory and in the database)."""
 
@@ -147,6 +151,9 @@ class Daemon:
         self.stopping = False
         self.crashes = 0  # runs that ended in an unexpected exception (logged, backed off)
         self._inflight: dict[str, asyncio.Task[Any]] = {}
+        # make_listeners queued the pending watch alerts already; run_due retries them
+        # every ALERT_RETRY_EVERY seconds
+        self._alerts_retried = clock()
 
     # -- planning --------------------------------------------------------------------------
     def start(self, *, spread: float | None = None) -> dict[str, datetime]:
@@ -184,6 +191,7 @@ class Daemon:
         """Crawl every due source (concurrently) and plan its next check."""
         if self.stopping:
             return []
+        self._retry_alerts(now or self.clock())
         due = self.due(now)
         results = await asyncio.gather(*(self.run_source(s.name) for s in due),
                                        return_exceptions=True)
@@ -196,6 +204,17 @@ class Daemon:
             else:
                 raise result
         return out
+
+    def _retry_alerts(self, now: datetime) -> None:
+        """Queue again the watch alerts a webhook has not taken yet (at most every
+        ALERT_RETRY_EVERY seconds; the deliverer skips rows still queued)."""
+        if (now - self._alerts_retried).total_seconds() < ALERT_RETRY_EVERY:
+            return
+        self._alerts_retried = now
+        for listener in self.listeners:
+            retry = getattr(listener, "retry_pending", None)
+            if callable(retry):
+                retry()
 
     async def run_source(self, name: str) -> RunResult:
         """Check one source now: crawl it, then decide, store and log its next check."""

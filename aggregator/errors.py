@@ -18,6 +18,7 @@ translated into these at the module boundary.
     ├── ListingError           url: listing page without article links
     ├── NoArticle              url: the page has no article (index, 404, video-only, ...)
     ├── StoreError             database problems
+    ├── OutputError            path: a file we cannot write (missing folder, a folder, ...)
     └── QueryError             a search query we cannot run
 """
 
@@ -123,3 +124,16 @@ class StoreError(AggregatorError):
 
 class QueryError(AggregatorError):
     kind = "query"
+
+
+class OutputError(AggregatorError):
+    """A file we cannot write: ``path`` is the file, ``reason`` why."""
+
+    kind = "output"
+
+    def __init__(self, reason: str, *, path: str) -> None:
+        super().__init__(reason)
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"

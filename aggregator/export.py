@@ -5,7 +5,9 @@ entry per story by default: ``group_stories`` keeps the earliest article of each
 original report) and lists the other coverage as related links; articles without a story
 (and duplicates) stand alone. XML is built with lxml (always well-formed; characters XML 1.0
 forbids are removed), article HTML goes through ``aggregator.sanitize.sanitize_html`` and
-text fields are escaped by the serializer (XML), or emitted as JSON strings with ``<``, ``>``
+text fields are escaped by the serializer (XML; RSS titles, authors and categories, which
+many readers render as HTML, first go through ``inert_text``: tags stripped, ``<``/``>``
+escaped once more), or emitted as JSON strings with ``<``, ``>``
 and ``&`` written as ``\\u003c``/``\\u003e``/``\\u0026`` (inert even when pasted into HTML).
 CSV cells that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) get a ``'``.
 
@@ -27,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from aggregator.sanitize import clean_text, escape_html, safe_url, sanitize_html, text_to_html
+from aggregator.sanitize import (
+    clean_text,
+    escape_html,
+    inert_text,
+    safe_url,
+    sanitize_html,
+    text_to_html,
+)
 
 if TYPE_CHECKING:
     from aggregator.store import Store
@@ -309,9 +318,9 @@ def build_rss(info: FeedInfo, items: Sequence[FeedItem]) -> str:
             el.text = text
         return el
 
-    sub(channel, "title", _text(info.title))
+    sub(channel, "title", inert_text(info.title))
     sub(channel, "link", info.home_url or info.self_url)
-    sub(channel, "description", _text(info.subtitle or info.title))
+    sub(channel, "description", inert_text(info.subtitle or info.title))
     sub(channel, f"{{{ATOM_NS}}}link", rel="self", href=info.self_url,
         type="application/rss+xml")
     sub(channel, "generator", GENERATOR)
@@ -320,7 +329,7 @@ def build_rss(info: FeedInfo, items: Sequence[FeedItem]) -> str:
     for item in items:
         a = item.article
         el = sub(channel, "item")
-        sub(el, "title", _text(a.get("title")) or "(untitled)")
+        sub(el, "title", inert_text(a.get("title")) or "(untitled)")
         link = _link(a)
         if link:
             sub(el, "link", link)
@@ -330,10 +339,10 @@ def build_rss(info: FeedInfo, items: Sequence[FeedItem]) -> str:
         if date:
             sub(el, "pubDate", date)
         for name in a.get("authors") or ():
-            if _text(name):
-                sub(el, f"{{{DC_NS}}}creator", _text(name))
+            if inert_text(name):
+                sub(el, f"{{{DC_NS}}}creator", inert_text(name))
         if a.get("source"):
-            sub(el, "category", _text(a["source"]))
+            sub(el, "category", inert_text(a["source"]))
         sub(el, "description", _content_html(item))
     return etree.tostring(rss, xml_declaration=True, encoding="utf-8", pretty_print=True
                           ).decode("utf-8")

@@ -107,6 +107,31 @@ def escape_html(value: object) -> str:
     return _html.escape(clean_text(value), quote=True)
 
 
+_MARKUP_TAGS = frozenset(nh3.ALLOWED_TAGS) | TAGS | DROP_WITH_CONTENT | {
+    "html", "body", "iframe", "img", "input", "option", "marquee", "blink", "font", "center",
+    "image", "animate", "set", "foreignobject", "use", "isindex", "keygen", "dialog", "slot"}
+_TAG_OR_COMMENT = re.compile(
+    r"<!--.*?(?:-->|$)|<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)|</?([a-zA-Z][\w:-]*)\b[^>]*>",
+    re.IGNORECASE | re.DOTALL)
+
+
+def inert_text(value: object) -> str:
+    """A text field for a format whose readers may render it as HTML (RSS 2.0 ``<title>``,
+    ``<dc:creator>``). HTML tags are removed (script and style with their content; a
+    bracketed word that is no HTML element, like ``<Magazine>``, is kept), and every ``<``
+    and ``>`` left is written as ``&lt;``/``&gt;``: once the XML is parsed the value holds
+    no markup, whether a reader shows it as text or renders it as HTML. ``&`` is kept."""
+
+    def strip(m: re.Match[str]) -> str:
+        if m.group(2) is not None and m.group(2).lower() not in _MARKUP_TAGS:
+            return m.group(0)  # not an element: kept, and escaped below
+        return " "
+
+    text = _TAG_OR_COMMENT.sub(strip, clean_text(value))
+    text = " ".join(text.split())
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
 def text_to_html(text: str | None) -> str:
     """Plain text with paragraphs separated by blank lines -> escaped ``<p>`` elements."""
     paras = [p.strip() for p in re.split(r"\n\s*\n", clean_text(text)) if p.strip()]

@@ -36,6 +36,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sqlite3
+import sys
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -115,6 +116,13 @@ class Params:
         if len(vals) > 1:
             raise HTTPError(400, f"parameter {name!r} given more than once")
         return vals[0]
+
+    def only(self, *names: str) -> None:
+        """400 for any parameter not in ``names`` (an unknown one is never ignored)."""
+        unknown = [k for k in self.values if k not in names]
+        if unknown:
+            allowed = ", ".join(names) if names else "none"
+            raise HTTPError(400, f"unknown parameter {unknown[0]!r} (allowed here: {allowed})")
 
     def many(self, name: str) -> tuple[str, ...]:
         return tuple(v for v in self.values.get(name, []) if v)
@@ -201,6 +209,7 @@ class App:
                headers: Mapping[str, str]) -> Response:
         segs = [s for s in path.split("/") if s]
         if not segs:
+            params.only()
             return self._json(self._index(headers))
         if segs[0] == "feeds" and len(segs) in (2, 3) and "." in segs[-1]:
             name, _, ext = segs[-1].rpartition(".")
@@ -208,19 +217,25 @@ class App:
             if len(segs) == 3 and segs[1] != "source":
                 raise HTTPError(404, f"no such resource: {path}")
             if ext in FEED_EXTENSIONS and name:
+                params.only("limit", "all", "since", "q")
                 return self._feed(store, name, FEED_EXTENSIONS[ext], params, headers, path,
                                   source_only=len(segs) == 3)
         if segs[0] == "api":
             rest = segs[1:]
             if rest == ["articles"]:
+                params.only("since_id", "limit", "source", "q")
                 return self._articles(store, params, headers, path)
             if len(rest) == 2 and rest[0] == "articles":
+                params.only()
                 return self._article(store, _id(rest[1], "article"))
             if rest == ["stories"]:
+                params.only("since_id", "limit")
                 return self._stories(store, params, headers, path)
             if len(rest) == 2 and rest[0] == "stories":
+                params.only()
                 return self._story(store, _id(rest[1], "story"))
             if rest == ["sources"]:
+                params.only()
                 return self._sources(store)
         raise HTTPError(404, f"no such resource: {path}")
 
@@ -287,6 +302,9 @@ class App:
         limit = params.integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         sources = params.many("source")
         query = params.one("q")
+        unknown = store.unknown_sources(sources)
+        if unknown:
+            raise HTTPError(400, f"parameter 'source': no source named {unknown[0]!r}")
         where, args = ["a.id > ?"], [since_id]
         if sources:
             where.append(f"a.source IN ({', '.join('?' * len(sources))})")
@@ -499,6 +517,25 @@ class Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
+class _Server(ThreadingHTTPServer):
+    """A client that goes away mid-request (reset, broken pipe, timeout) is logged as one
+    line, not printed as a traceback; anything else is logged with its traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        where = (f"{client_address[0]}:{client_address[1]}"
+                 if isinstance(client_address, tuple) and len(client_address) >= 2
+                 else str(client_address))
+        if isinstance(exc, ConnectionError | TimeoutError):
+            log.warning("client %s: connection lost (%s: %s)", where, type(exc).__name__,
+                        getattr(exc, "strerror", None) or exc)
+            return
+        log.error("client %s: error handling the request: %s: %s", where,
+                  type(exc).__name__, exc, exc_info=exc)
+
+
 class FeedServer:
     """The server on ``host:port`` (port 0: a free one), run in a thread or in the foreground.
 
@@ -510,7 +547,7 @@ class FeedServer:
                  *, base_url: str | None = None) -> None:
         app = App(db_path, base_url=base_url)
         handler = type("BoundHandler", (Handler,), {"app": app})
-        self.httpd = ThreadingHTTPServer((host, port), handler)
+        self.httpd = _Server((host, port), handler)
         self.httpd.daemon_threads = True
         self.host, self.port = self.httpd.server_address[:2]
         if base_url is None:

@@ -159,3 +159,38 @@ def test_story_candidate_caps_are_settings(tmp_path: Path) -> None:
 
     dd = Deduplicator(sqlite3.connect(":memory:"), settings.dedup)
     assert dd._stories_sql(1).endswith("LIMIT 2")
+
+
+def test_watch_naming_an_unknown_source(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD_SOURCE + """
+[[watches]]
+name = "w"
+query = "leica"
+sources = ["one", "zzz"]
+jsonl = "a.jsonl"
+""")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == (f"{path}: field 'watches[0] (w).sources': "
+                              "no source named 'zzz' in this config")
+    path.write_text(path.read_text(encoding="utf-8").replace(', "zzz"', ""), encoding="utf-8")
+    assert load_config(path).watches[0].sources == ("one",)
+
+
+def test_watch_unknown_source_through_the_cli(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from aggregator.cli import cli
+
+    path = write(tmp_path, GOOD_SOURCE + """
+[[watches]]
+name = "w"
+query = "leica"
+sources = ["zzz"]
+jsonl = "a.jsonl"
+""")
+    res = CliRunner().invoke(cli, ["--config", str(path), "--db", str(tmp_path / "x.db"),
+                                   "crawl"])
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [
+        f"Error: {path}: field 'watches[0] (w).sources': no source named 'zzz' in this config"]

@@ -177,7 +177,7 @@ def test_all_304_parses_nothing_and_changes_nothing(
 def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
     import sqlite_utils
 
-    from aggregator.store.schema import MIGRATIONS
+    from aggregator.store.schema import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "v1.db"
     db = sqlite_utils.Database(path)
@@ -190,5 +190,5 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
         cached = store.cached_url("http://127.0.0.1/f")
         version = store.conn.execute(
             "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-    assert version == "2"
+    assert version == str(SCHEMA_VERSION) == "3"
     assert cached is not None and cached.etag == '"a"' and cached.follow is None

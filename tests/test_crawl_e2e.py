@@ -474,3 +474,61 @@ def test_boolean_queries(crawled: dict) -> None:
     assert ids("K9 NOT NX-70") == k9 - nx
     assert ids("K9 -NX-70") == k9 - nx
     assert ids("K9 AND NX-70") == k9 & nx
+
+
+def test_webhook_down_during_crawl_loses_no_alert(tmp_path: Path, fixture_site: FixtureServer,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from test_watches_delivery import Hook
+
+    import aggregator.watches
+
+    sleeps: list[float] = []
+    monkeypatch.setattr(aggregator.watches, "SLEEP", sleeps.append)
+    hook = Hook(statuses=[500] * 1000)
+    alerts = tmp_path / "alerts.jsonl"
+    extra = f"""
+[[watches]]
+name = "all"
+query = "the"
+jsonl = "{alerts}"
+webhook = "{hook.url}"
+"""
+    config = demo_config(tmp_path, fixture_site.base_url, extra)
+    db = tmp_path / "w.db"
+    try:
+        first = CliRunner().invoke(cli, ["--db", str(db), "--config", str(config), "crawl"])
+        assert first.exit_code == 0, first.output
+        lines = alerts.read_text(encoding="utf-8").splitlines()
+        assert len(lines) >= 10
+        pending = sqlite3.connect(db).execute(
+            "SELECT count(*) FROM watch_outbox WHERE status = 'pending'").fetchone()[0]
+        assert pending == len(lines) and hook.received == []
+        assert f"watch alerts: {len(lines)} delivered, 0 failed, {pending} pending" in \
+            first.output
+        # one error for the alert that used up its retries, one for the rest held back
+        assert first.output.startswith(
+            f"Crawled 5 sources: {first.output.split()[3]} new articles, 2 errors")
+        assert "HTTP 500 after 5 attempts" in first.output
+        assert f"{pending - 1} more alerts to {hook.url} not attempted" in first.output
+        assert sleeps == [1.0, 2.0, 4.0, 8.0]  # one alert's retries, not one per alert
+
+        hook.statuses.clear()
+        second = CliRunner().invoke(cli, ["--db", str(db), "--config", str(config), "crawl"])
+        assert second.exit_code == 0, second.output
+        assert f"{pending} from earlier runs" in second.output
+    finally:
+        hook.close()
+    assert len(hook.received) == pending
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM watch_outbox").fetchone()[0] == 0
+
+
+def test_demo_honours_the_global_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "my data" / "news.db"
+    db.parent.mkdir()
+    result = run("--db", str(db), "demo")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "demo.db").exists()
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM articles").fetchone()[0] >= 20
+    hint = result.output.strip().splitlines()[-1]
+    assert hint.startswith(f"Try: aggregator --db '{db}' show "), hint

@@ -557,3 +557,56 @@ def test_an_unexpected_exception_is_logged_backed_off_and_the_daemon_goes_on(
         assert {x["status"] for x in lines if x["event"] == "source"} == {"error"}
     finally:
         store.close()
+
+
+def test_daemon_retries_pending_watch_alerts(site: tuple[Path, FixtureServer], tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A webhook down while the daemon runs: its alerts wait in the outbox and are sent once
+    it is back, on a later round (ALERT_RETRY_EVERY), without restarting the daemon."""
+    from test_watches_delivery import Hook
+
+    import aggregator.watches
+    from aggregator.daemon import ALERT_RETRY_EVERY
+
+    _, server = site
+    sleeps: list[float] = []
+    monkeypatch.setattr(aggregator.watches, "SLEEP", sleeps.append)
+    hook = Hook(statuses=[500] * 100)
+    settings = parse_config({
+        "fetch": {"allow_private": ["127.0.0.1"], "per_host_delay": 0.0, "retries": 0,
+                  "timeout": 5.0},
+        "sources": [{"name": "quiet", "kind": "rss", "url": server.base_url + "/quiet/feed.xml",
+                     "interval": "10m"}],
+        "watches": [{"name": "q", "query": "story", "webhook": hook.url}],
+    })
+    clock = FakeClock()
+    h = Harness(settings, tmp_path / "a.db", clock)
+
+    def outbox(store: Store) -> int:
+        return store.conn.execute(
+            "SELECT count(*) FROM watch_outbox WHERE status = 'pending'").fetchone()[0]
+
+    async def scenario() -> None:
+        async with h as daemon:
+            daemon.start(spread=0)
+            results = await daemon.run_due()
+            assert results[0].new == 3
+            await daemon.close(10)  # let the deliverer finish its attempts
+            assert outbox(daemon.store) == 3 and hook.received == []
+            assert sleeps == [1.0, 2.0, 4.0, 8.0]  # one alert's retries, the rest held back
+            hook.statuses.clear()  # the receiver is back
+            clock.advance(ALERT_RETRY_EVERY - 1)
+            await daemon.run_due()
+            await daemon.close(10)
+            assert outbox(daemon.store) == 3  # not yet time to retry
+            clock.advance(2)
+            await daemon.run_due()
+            await daemon.close(10)
+            assert outbox(daemon.store) == 0
+
+    try:
+        run(scenario())
+    finally:
+        hook.close()
+    assert sorted(b["article"]["title"] for b in hook.received) == [
+        f"quiet story {n}" for n in range(3)]

@@ -273,3 +273,50 @@ def test_story_entry_updated_when_coverage_arrives() -> None:
     assert both.findtext(f"{ATOM}entry/{ATOM}updated") == "2026-04-03T07:00:00Z"
     assert alone.findtext(f"{ATOM}entry/{ATOM}id") == both.findtext(f"{ATOM}entry/{ATOM}id") \
         == "urn:aggregator:story:9"
+
+
+def test_export_to_a_path_that_cannot_be_written(store, tmp_path: Path) -> None:
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    existing = tmp_path / "keep.csv"
+    existing.write_text("old\n", encoding="utf-8")
+    cases = [
+        (tmp_path / "nodir" / "x.atom", "atom", "folder", "does not exist"),
+        (folder, "csv", "a-folder", "is a folder"),
+        (existing / "x.csv", "csv", "keep.csv", "is not a folder"),
+    ]
+    for target, fmt, named, why in cases:
+        res = CliRunner().invoke(cli, ["--db", store.path, "export", "--format", fmt,
+                                       "-o", str(target)])
+        assert res.exit_code == 1, res.output
+        lines = res.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {target}: "), res.output
+        assert named in lines[0] and why in lines[0]
+    assert existing.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in folder.iterdir()) == []
+
+
+def test_unknown_source_or_story_is_an_error(store) -> None:
+    for args, named in ((["--source", "nosuch"], "'nosuch'"),
+                        (["--source", "magazine", "--source", "nosuch"], "'nosuch'"),
+                        (["--story", "9999"], "story 9999")):
+        res = _run(Path(store.path), "--format", "jsonl", *args)
+        assert res.exit_code == 1, res.output
+        lines = res.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: unknown ") and named in lines[0]
+    assert _run(Path(store.path), "--format", "jsonl", "--source", "magazine").exit_code == 0
+    assert _run(Path(store.path), "--format", "jsonl", "--story", "1").exit_code == 0
+
+
+def test_search_unknown_source_or_story_is_an_error(store) -> None:
+    def search(*args: str):
+        return CliRunner().invoke(cli, ["--db", store.path, "search", "kestrel", *args])
+
+    res = search("--source", "nosuch")
+    assert res.exit_code == 1
+    assert res.output.strip().splitlines() == [
+        "Error: unknown source 'nosuch' in --source (known: camerablog, magazine, wire)"]
+    res = search("--story", "9999")
+    assert res.exit_code == 1 and "unknown story 9999" in res.output
+    ok = search("--source", "magazine")
+    assert ok.exit_code == 0 and "Kestrel" in ok.output

@@ -127,3 +127,28 @@ def test_cli_import_bad_file(tmp_path: Path) -> None:
     res = CliRunner().invoke(cli, ["--config", str(config), "sources", "import", str(bad)])
     assert res.exit_code == 1 and "not well-formed" in res.output
     assert "Traceback" not in res.output
+
+
+def test_cli_opml_paths_that_cannot_be_written(tmp_path: Path) -> None:
+    config = tmp_path / "sources.toml"
+    config.write_text(BASE_CONFIG, encoding="utf-8")
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    runner = CliRunner()
+    missing = tmp_path / "nodir" / "x.opml"
+    for target, why in ((missing, "does not exist"), (folder, "is a folder")):
+        res = runner.invoke(cli, ["--config", str(config), "sources", "export", "-o",
+                                  str(target)])
+        assert res.exit_code == 1, res.output
+        lines = res.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {target}: "), res.output
+        assert why in lines[0]
+    nodir_config = tmp_path / "nodir" / "cfg.toml"
+    res = runner.invoke(cli, ["--config", str(nodir_config), "sources", "import", str(OPML),
+                              "--append"])
+    assert res.exit_code == 1, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {nodir_config}: "), res.output
+    assert "does not exist" in lines[0]
+    assert not (tmp_path / "nodir").exists()
+    assert config.read_text(encoding="utf-8") == BASE_CONFIG

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 from outputs_data import XSS_URL, assert_inert_html, xss_article
 
-from aggregator.sanitize import clean_text, escape_html, safe_url, sanitize_html, text_to_html
+from aggregator.sanitize import (
+    clean_text,
+    escape_html,
+    inert_text,
+    safe_url,
+    sanitize_html,
+    text_to_html,
+)
 
 BASE = "https://site.example/news/item.html"
 
@@ -111,3 +118,37 @@ def test_text_helpers() -> None:
     assert safe_url("data:image/png;base64,AAAA", image=True) == "data:image/png;base64,AAAA"
     assert safe_url("data:image/png;base64,AAAA") is None
     assert sanitize_html("") == "" and sanitize_html(None) == ""
+
+
+def test_rss_titles_and_authors_inert_when_rendered_as_html(tmp_path) -> None:
+    """Many readers render an RSS <title> or <dc:creator> as HTML: the parsed value must hold
+    no markup at all (the raw XSS title and authors go in as the worst case)."""
+    from lxml import etree
+    from outputs_data import make_store
+
+    from aggregator.export import DC_NS, FeedInfo, build, select_articles
+
+    store = make_store(tmp_path)
+    try:
+        articles = select_articles(store, limit=50)
+    finally:
+        store.close()
+    info = FeedInfo("Feed <b onmouseover=alert('feed')>title</b>", "http://127.0.0.1/f.rss")
+    xml = build("rss", info, articles, per_story=False)
+    root = etree.fromstring(xml.encode("utf-8"),
+                            etree.XMLParser(recover=False, resolve_entities=False))
+    titles = [el.text or "" for el in root.iter("title")]
+    creators = [el.text or "" for el in root.iter(f"{{{DC_NS}}}creator")]
+    categories = [el.text or "" for el in root.iter("category")]
+    for value in (*titles, *creators, *categories,
+                  root.findtext("channel/description") or ""):
+        assert "<" not in value and ">" not in value, value  # as HTML: text, no element
+        assert_inert_html(value, "rss text field rendered as HTML")
+    xss = [t for t in titles if t.startswith("Kestrel K-9")]
+    assert xss and "review" in xss[0] and "script" not in xss[0], titles
+    assert "Mallory Nightshade" in creators and "Ann Other" in creators, creators
+    assert "Feed title" in titles
+    # text that only looks like markup survives, escaped for an HTML reader
+    assert inert_text("Lens & Light <Magazine>") == "Lens & Light &lt;Magazine&gt;"
+    assert inert_text("<svg onload=alert(1)>Ann <b>Other</b>") == "Ann Other"
+    assert inert_text("a <script>alert(1)</script> b") == "a b"

@@ -142,6 +142,15 @@ def test_conditional_get(served) -> None:
     ("/feeds/all.xml", 404),
     ("/nothing/here", 404),
     ("/api/articles/%ZZ", 400),
+    ("/api/articles?source=nosuch", 400),
+    ("/api/articles?source=magazine&source=nosuch", 400),
+    ("/api/articles?since=bad", 400),
+    ("/api/articles?sinceid=5", 400),
+    ("/api/stories?q=kestrel", 400),
+    ("/api/sources?x=1", 400),
+    ("/api/articles/1?full=1", 400),
+    ("/feeds/all.atom?limt=5", 400),
+    ("/?x=1", 400),
 ])
 def test_errors_are_json(ro, path: str, status: int) -> None:
     _, client, _ = ro
@@ -321,3 +330,45 @@ def test_no_parameter_gives_a_500(ro) -> None:
         r = client.get(path)
         assert r.status_code in (200, 400), (path, r.status_code, r.text)
         assert r.headers["content-type"].startswith(("application/", "text/"))
+
+
+def test_unknown_parameters_and_sources_are_named(ro) -> None:
+    _, client, _ = ro
+    msg = client.get("/api/articles?since=bad").json()["error"]["message"]
+    assert "unknown parameter 'since'" in msg and "since_id" in msg
+    msg = client.get("/api/articles?source=nosuch").json()["error"]["message"]
+    assert "no source named 'nosuch'" in msg
+    assert client.get("/api/articles?source=magazine").status_code == 200
+
+
+def test_client_reset_is_one_log_line_not_a_traceback(served, capsys) -> None:
+    import logging
+    import socket
+    import struct
+
+    server, client, _ = served
+    records: list[logging.LogRecord] = []
+    logged = threading.Event()
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+            logged.set()
+
+    logger = logging.getLogger("aggregator.serve")
+    catch = Catch(logging.WARNING)
+    logger.addHandler(catch)
+    try:
+        sock = socket.create_connection((server.host, server.port), timeout=10)
+        sock.sendall(b"GET /feeds/all.atom HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers unfinished
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()  # linger 0: the close sends a reset
+        assert logged.wait(10), "nothing logged for the reset"
+    finally:
+        logger.removeHandler(catch)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "ConnectionResetError" not in err, err
+    assert len(records) == 1 and records[0].exc_info is None
+    message = records[0].getMessage()
+    assert "\n" not in message and "connection lost (ConnectionResetError" in message, message
+    assert client.get("/api/sources").status_code == 200  # the server goes on

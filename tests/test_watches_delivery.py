@@ -206,7 +206,9 @@ def test_webhook_gives_up_and_does_not_retry_4xx(store) -> None:
         hook.close()
         hook2.close()
     assert sleeps == [1.0, 2.0, 4.0]
-    assert deliverer.stats.failed == 2 and deliverer.stats.delivered == 0
+    # the 404 is given up for good; the 500s leave the alert pending for the next crawl
+    assert deliverer.stats.failed == 1 and deliverer.stats.pending == 1
+    assert deliverer.stats.delivered == 0
     assert any("HTTP 500" in e for e in deliverer.stats.errors)
     assert any("HTTP 404" in e for e in deliverer.stats.errors)
 
@@ -274,6 +276,139 @@ def test_full_queue_drops_instead_of_blocking(store) -> None:
         gate.set()
         hook.close()
     stats = deliverer.stats
-    assert stats.delivered + stats.failed == 8
-    assert stats.failed >= 1 and any("queue full" in e for e in stats.errors)
+    assert stats.delivered + stats.pending == 8 and stats.failed == 0
+    assert stats.pending >= 1 and any("queue full" in e for e in stats.errors)
     assert len(hook.received) == stats.delivered
+    # what did not fit in the queue is still in the outbox
+    assert _outbox(store) == [("k", "pending")] * stats.pending
+
+
+# -- a webhook that is down: the outbox -----------------------------------------------------
+def _outbox(store) -> list[tuple[str, str]]:
+    return [tuple(r) for r in store.conn.execute(
+        "SELECT watch, status FROM watch_outbox ORDER BY id").fetchall()]
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens there once closed
+
+
+def test_webhook_down_keeps_every_alert_and_sends_them_next_run(store, tmp_path: Path) -> None:
+    out = tmp_path / "alerts.jsonl"
+    hook = Hook(statuses=[500] * 100)
+    sleeps: list[float] = []
+    try:
+        watches = parse_watches([{"name": "k", "query": "kestrel", "webhook": hook.url,
+                                  "jsonl": str(out)}], "c.toml")
+        listeners = make_listeners(_settings(watches), store, sleep=sleeps.append)
+        ids = []
+        for n in range(200, 217):  # 17 matches
+            aid, art = _new(store, n)
+            ids.append(aid)
+            listeners[0](aid, art, SRC["magazine"])
+        # the JSONL lines do not wait for the webhook
+        assert len(out.read_text(encoding="utf-8").splitlines()) == 17
+        assert close_listeners(listeners, timeout=10)
+        stats = listeners[0].deliverer.stats
+        # one alert used up its retries; the others were not tried against a dead webhook
+        assert sleeps == [1.0, 2.0, 4.0, 8.0]
+        assert stats.attempts == 5 and stats.delivered == 17 and stats.pending == 17
+        assert stats.failed == 0 and any("HTTP 500" in e for e in stats.errors)
+        assert _outbox(store) == [("k", "pending")] * 17
+        assert hook.received == []
+
+        hook.statuses.clear()  # the receiver is back: the next run sends what was kept
+        again = make_listeners(_settings(watches), store, sleep=sleeps.append)
+        assert close_listeners(again, timeout=10)
+    finally:
+        hook.close()
+    assert [b["article"]["id"] for b in hook.received] == ids
+    stats = again[0].deliverer.stats
+    assert stats.retried == 17 and stats.delivered == 17 and stats.pending == 0
+    assert _outbox(store) == []
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 17  # no duplicate lines
+
+
+def test_refused_connection_is_kept_then_delivered(store) -> None:
+    dead = f"http://127.0.0.1:{_closed_port()}/hook"
+    sleeps: list[float] = []
+    watches = parse_watches([{"name": "k", "query": "kestrel", "webhook": dead}], "c.toml")
+    listeners = make_listeners(_settings(watches), store, sleep=sleeps.append)
+    aid, art = _new(store, 230)
+    listeners[0](aid, art, SRC["magazine"])
+    assert close_listeners(listeners, timeout=10)
+    stats = listeners[0].deliverer.stats
+    assert stats.pending == 1 and sleeps == [1.0, 2.0, 4.0, 8.0]
+    assert any("ConnectError" in e for e in stats.errors), stats.errors
+    row = store.conn.execute("SELECT attempts, last_error FROM watch_outbox").fetchone()
+    assert row[0] == 5 and "ConnectError" in row[1]
+
+    hook = Hook(statuses=[503])  # the watch now points at a receiver that fails once
+    try:
+        watches = parse_watches([{"name": "k", "query": "kestrel", "webhook": hook.url}],
+                                "c.toml")
+        again = make_listeners(_settings(watches), store, sleep=sleeps.append)
+        assert close_listeners(again, timeout=10)
+    finally:
+        hook.close()
+    assert [b["article"]["id"] for b in hook.received] == [aid]
+    assert _outbox(store) == []
+
+
+def test_permanent_failure_is_marked_not_retried(store) -> None:
+    hook = Hook(statuses=[410])
+    try:
+        watches = parse_watches([{"name": "k", "query": "kestrel", "webhook": hook.url}],
+                                "c.toml")
+        listeners = make_listeners(_settings(watches), store, sleep=lambda _s: None)
+        aid, art = _new(store, 240)
+        listeners[0](aid, art, SRC["magazine"])
+        assert close_listeners(listeners, timeout=10)
+        assert _outbox(store) == [("k", "failed")]
+        again = make_listeners(_settings(watches), store, sleep=lambda _s: None)
+        assert close_listeners(again, timeout=10)
+    finally:
+        hook.close()
+    assert hook.received == [] and again[0].deliverer.stats.retried == 0
+
+
+def test_v1_database_gains_the_outbox(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from aggregator.store import Store
+    from aggregator.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    MIGRATIONS[1](db)
+    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '1')")
+    db.conn.commit()
+    db.close()
+    with Store.open(path) as s:
+        assert "watch_outbox" in s.db.table_names()
+        version = s.conn.execute(
+            "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    assert version == str(SCHEMA_VERSION) == "3"
+
+
+def test_retry_pending_skips_rows_still_queued(store) -> None:
+    gate = threading.Event()
+    hook = Hook(gate=gate)
+    try:
+        watches = parse_watches([{"name": "k", "query": "kestrel", "webhook": hook.url}],
+                                "c.toml")
+        listeners = make_listeners(_settings(watches), store, sleep=lambda _s: None)
+        for n in (250, 251):
+            aid, art = _new(store, n)
+            listeners[0](aid, art, SRC["magazine"])
+        assert listeners[0].retry_pending() == 0  # both are queued or in flight already
+        gate.set()
+        assert close_listeners(listeners, timeout=10)
+    finally:
+        gate.set()
+        hook.close()
+    assert len(hook.received) == 2 and _outbox(store) == []

@@ -10,16 +10,27 @@ from pathlib import Path
 
 import click
 
-from aggregator.cli_context import Context, pass_ctx
+from aggregator.cli_context import Context, pass_ctx, require_known
+from aggregator.errors import OutputError
 
 
 def write_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder and a rename:
     readers see the old file or the new one, never a part; an interrupted export leaves the
-    old file in place."""
+    old file in place. A path we cannot write raises OutputError naming it, before anything
+    is touched."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    if target.is_dir():
+        raise OutputError("is a folder, not a file", path=str(target))
+    if not folder.is_dir():
+        why = f"{folder} is not a folder" if folder.exists() else \
+            f"folder {folder} does not exist"
+        raise OutputError(why, path=str(target))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
@@ -30,9 +41,12 @@ def write_atomic(path: str | Path, text: str) -> None:
         else:
             os.chmod(tmp, 0o644)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write: {exc.strerror or exc}",
+                              path=str(target)) from None
         raise
 
 
@@ -64,6 +78,7 @@ def export_cmd(obj: Context, fmt: str, since: str | None, query: str | None,
     since_dt = parse_when(since, utc_now()) if since else None
     per_story = not every and story is None
     with obj.store(create=False) as store:
+        require_known(store, sources=sources, story=story)
         articles = select_articles(store, source=sources, query=query, since=since_dt,
                                    story=story, limit=limit)
         members = story_members(store, [a["story_id"] for a in articles if a.get("story_id")]

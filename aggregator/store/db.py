@@ -329,6 +329,24 @@ class Store:
             r["details"] = json.loads(r["details"]) if r["details"] else {}
         return rows
 
+    def unknown_sources(self, names: Iterable[str]) -> list[str]:
+        """The names among ``names`` that are neither a known source nor on any article."""
+        out = []
+        for name in dict.fromkeys(names):
+            row = self.conn.execute(
+                "SELECT 1 FROM sources WHERE name = ? UNION ALL "
+                "SELECT 1 FROM articles WHERE source = ? LIMIT 1", (name, name)).fetchone()
+            if row is None:
+                out.append(name)
+        return out
+
+    def has_story(self, story_id: int) -> bool:
+        """Is there a story with this id (a stories row or an article in it)?"""
+        return self.conn.execute(
+            "SELECT 1 FROM stories WHERE id = ? UNION ALL "
+            "SELECT 1 FROM articles WHERE story_id = ? LIMIT 1",
+            (story_id, story_id)).fetchone() is not None
+
     def count_articles(self, source: str | None = None) -> int:
         if source:
             return int(self.conn.execute(

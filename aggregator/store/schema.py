@@ -13,7 +13,7 @@ import sqlite_utils
 
 from aggregator.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -114,7 +114,20 @@ def _v2(db: sqlite_utils.Database) -> None:
         db.execute("ALTER TABLE http_cache ADD COLUMN ttl REAL")
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1, 2: _v2}
+def _v3(db: sqlite_utils.Database) -> None:
+    # Watch alerts waiting for their webhook: written when an article matches, deleted once
+    # the POST succeeds, retried on the next crawl while pending; a permanent failure (4xx,
+    # a refused address) is kept as status 'failed' with its reason.
+    db["watch_outbox"].create(
+        {"id": int, "watch": str, "webhook": str, "payload": str, "created": str,
+         "status": str, "attempts": int, "last_attempt": str, "last_error": str},
+        pk="id", not_null={"watch", "webhook", "payload", "created", "status"},
+        defaults={"status": "pending", "attempts": 0}, if_not_exists=True,
+    )
+    db["watch_outbox"].create_index(["status", "id"], if_not_exists=True)
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1, 2: _v2, 3: _v3}
 
 
 def current_version(db: sqlite_utils.Database) -> int:
