@@ -443,6 +443,10 @@ def test_duplicates_and_stories(crawled: dict, fixture_site: FixtureServer) -> N
     ("NX 70", "NX-70"),
     ("nx-70", "NX-70"),
     ("K7II", "K7 II"),
+    ("K7-II", "K7 II"),
+    ("L2", "L² Engine"),                  # superscripts and similar forms
+    ('"L² Engine"', "L² Engine"),
+    ("l² engine", "L² Engine"),
     ("85mm", "85 mm"),                    # numbers with units, spaced or not
     ("35 mm", "35mm"),
     ("Kestrel's", "Kestrel’s"),           # typographic apostrophes
