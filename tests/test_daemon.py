@@ -610,3 +610,37 @@ def test_daemon_retries_pending_watch_alerts(site: tuple[Path, FixtureServer], t
         hook.close()
     assert sorted(b["article"]["title"] for b in hook.received) == [
         f"quiet story {n}" for n in range(3)]
+
+
+def test_apscheduler_jobs_follow_the_daemons_plan(site: tuple[Path, FixtureServer],
+                                                  tmp_path: Path) -> None:
+    """The wiring, with the injected clock: one job per source at its planned time
+    (max_instances 1, coalescing), and after a run the job moves to the next check the
+    daemon planned (adaptive interval), not to the trigger's fixed interval."""
+    from aggregator.scheduler import _job
+
+    _root, server = site
+    settings = config_for(server.base_url, ("quiet", "/quiet/feed.xml", "10m"),
+                          ("busy", "/busy/feed.xml", "10m"))
+    clock = FakeClock()
+
+    async def scenario() -> None:
+        async with Harness(settings, tmp_path / "w.db", clock) as daemon:
+            daemon.start(spread=0)
+            scheduler = build_scheduler(daemon)
+            jobs = {job.id: job for job in scheduler.get_jobs()}
+            assert set(jobs) == {"quiet", "busy"}
+            for name, job in jobs.items():
+                assert job.next_run_time == daemon.plan[name] == T0
+                assert job.max_instances == 1 and job.coalesce is True
+            await _job(daemon, scheduler, "busy")
+            moved = scheduler.get_job("busy").next_run_time
+            assert moved == daemon.plan["busy"] > T0
+            assert moved != T0 + timedelta(minutes=10)  # the adaptive plan, jittered
+            assert scheduler.get_job("quiet").next_run_time == T0  # untouched
+            daemon.stopping = True  # a run that ends during shutdown leaves the job alone
+            clock.now = daemon.plan["quiet"]
+            await _job(daemon, scheduler, "quiet")
+            assert scheduler.get_job("quiet").next_run_time == T0
+
+    run(scenario())
