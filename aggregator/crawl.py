@@ -12,12 +12,20 @@ from typing import Any
 
 from aggregator.config import Settings
 from aggregator.dedup.urls import canonical_url, choose_canonical, declared_aliases
-from aggregator.errors import AggregatorError, FeedError, HTTPStatusError
+from aggregator.errors import (
+    AggregatorError,
+    FeedError,
+    FetchTimeout,
+    HTTPStatusError,
+    RobotsDisallowed,
+    TransportError,
+)
 from aggregator.extract import extract_article
 from aggregator.feeds import discover_feeds, parse_feed, parse_listing
 from aggregator.fetch import Fetcher
 from aggregator.fetch.backoff import error_backoff
 from aggregator.fetch.charset import decode_html
+from aggregator.fetch.fetcher import RETRY_STATUSES
 from aggregator.models import Article, Entry, Page, Source
 from aggregator.schedule import feed_ttl
 from aggregator.store import CachedURL, Store
@@ -54,6 +62,8 @@ class SourceReport:
     errors: list[CrawlError] = field(default_factory=list)
     #: A feed's own refresh hint (seconds): from its body, or after a 304 as last seen.
     feed_ttl: float | None = None
+    #: articles whose fetch failed for a reason that may pass (timeout, reset, 5xx, 429)
+    transient: int = 0
 
     @property
     def checked(self) -> bool:
@@ -155,7 +165,11 @@ class Crawler:
     def _finish(self, source: Source, report: SourceReport, page: Page,
                 cache: Sequence[CachedURL]) -> None:
         now = self.clock()
-        self.store.save_cached_urls(cache, now=now)
+        if not report.transient:
+            # With articles that failed for a passing reason, the new validators are not
+            # kept: the next check reads the feed again and retries them (stored ones are
+            # skipped by URL), instead of a 304 hiding them until the feed changes.
+            self.store.save_cached_urls(cache, now=now)
         self.store.record_source_check(
             source.name, now=now, ok=True, status=page.status, etag=page.etag,
             last_modified=page.last_modified,
@@ -273,6 +287,8 @@ class Crawler:
             )
         except AggregatorError as exc:
             self._record(report, entry.url, exc)
+            if _transient(exc):
+                report.transient += 1
             return 0
         if not result.created:
             return 0
@@ -286,6 +302,15 @@ class Crawler:
         report.errors.append(err)
         self.store.record_error(source=report.name, url=url, kind=exc.kind, message=message,
                                 now=self.clock())
+
+
+def _transient(exc: AggregatorError) -> bool:
+    """A failure that may pass by the next check (the fetcher's own retries are used up)."""
+    if isinstance(exc, FetchTimeout | TransportError):
+        return True
+    if isinstance(exc, RobotsDisallowed):
+        return exc.temporary  # robots.txt unreadable for now (5xx, unreachable)
+    return isinstance(exc, HTTPStatusError) and exc.status in RETRY_STATUSES
 
 
 async def run_crawl(settings: Settings, store: Store, sources: Sequence[Source], *,

@@ -71,6 +71,11 @@ class BlockedURLError(FetchError):
 class RobotsDisallowed(FetchError):
     kind = "robots"
 
+    def __init__(self, reason: str, *, url: str | None = None, temporary: bool = False) -> None:
+        super().__init__(reason, url=url)
+        #: robots.txt could not be read (5xx, unreachable): disallowed for now, not for good
+        self.temporary = temporary
+
 
 class HTTPStatusError(FetchError):
     kind = "http"

@@ -192,3 +192,49 @@ def test_a_version_1_database_is_migrated(tmp_path: Path) -> None:
             "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
     assert version == str(SCHEMA_VERSION) == "3"
     assert cached is not None and cached.etag == '"a"' and cached.follow is None
+
+
+@pytest.mark.parametrize("robots, kind", [(True, "robots"), (False, "transport")])
+def test_an_article_that_failed_for_a_passing_reason_is_retried_next_check(
+        site: tuple[Path, FixtureServer], tmp_path: Path, robots: bool, kind: str) -> None:
+    """A host that refuses connections (a closed loopback port) is a passing failure —
+    its robots.txt cannot be read, so it is disallowed for now; without robots checks the
+    connection itself fails. The feed's new validators are not kept, so the next check
+    reads the feed again and retries that article instead of a 304 hiding it until the
+    feed changes. A 404 (permanent) does not hold the feed back."""
+    import socket
+
+    root, server = site
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now: connection refused
+    feed = root / "blog" / "feed.xml"
+    feed.write_text(feed.read_text(encoding="utf-8").replace(
+        "</channel>", f"<item><title>Down</title><link>http://127.0.0.1:{port}/down.html</link>"
+                      "</item></channel>"), encoding="utf-8")
+    settings = parse_config({
+        "fetch": {"allow_private": ["127.0.0.1"], "per_host_delay": 0.0, "retries": 0,
+                  "timeout": 5.0},
+        "sources": [{"name": "blog", "kind": "feed", "url": server.base_url + "/blog/feed.xml",
+                     "interval": "1h", "robots": robots}],
+    })
+    db = tmp_path / "t.db"
+
+    def check() -> tuple[str, list[str]]:
+        with Store.open(db) as store:
+            summary = asyncio.run(run_crawl(settings, store, settings.sources))
+        (report,) = summary.reports
+        return report.status, [e.kind for e in report.errors]
+
+    assert check() == ("ok", [kind])
+    assert len(stored(db)) == 2
+    server.reset_hits()
+    assert check() == ("ok", [kind])  # read again (200, not 304) and retried
+    assert server.hits["/blog/feed.xml"] == 1
+    # the article is fixed: a 404 now (permanent), so the feed's validators are kept ...
+    feed.write_text(feed.read_text(encoding="utf-8").replace(
+        f"http://127.0.0.1:{port}/down.html", "{{BASE}}/blog/posts/gone.html"), encoding="utf-8")
+    assert check() == ("ok", ["http"])
+    # ... and the next check costs a 304
+    assert check() == ("not-modified", [])

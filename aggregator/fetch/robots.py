@@ -57,7 +57,7 @@ class RobotsCache:
         entry = await self._entry(self.origin(url))
         if entry.parser is None:
             if not entry.allow_all:
-                raise RobotsDisallowed(entry.reason, url=url)
+                raise RobotsDisallowed(entry.reason, url=url, temporary=True)
             return
         if not entry.parser.can_fetch(url, self.user_agent):
             raise RobotsDisallowed("disallowed by robots.txt", url=url)
