@@ -320,3 +320,17 @@ def test_search_unknown_source_or_story_is_an_error(store) -> None:
     assert res.exit_code == 1 and "unknown story 9999" in res.output
     ok = search("--source", "magazine")
     assert ok.exit_code == 0 and "Kestrel" in ok.output
+
+
+def test_export_says_when_the_limit_cut_it(store) -> None:
+    from click.testing import CliRunner
+
+    from aggregator.cli import cli
+
+    base = ["--db", store.path, "export", "--format", "jsonl"]
+    cut = CliRunner().invoke(cli, [*base, "--limit", "1"])
+    assert cut.exit_code == 0
+    assert len(cut.stdout.splitlines()) == 1
+    assert "Note: the 1 newest matching articles; --limit N for more." in cut.stderr
+    whole = CliRunner().invoke(cli, [*base, "--limit", "1000"])
+    assert whole.exit_code == 0 and "Note:" not in whole.stderr

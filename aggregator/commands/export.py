@@ -61,7 +61,8 @@ def write_atomic(path: str | Path, text: str) -> None:
               help="Only this source (repeatable).")
 @click.option("--story", type=click.IntRange(min=1), metavar="ID",
               help="Only the articles of this story.")
-@click.option("--limit", "-n", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--limit", "-n", default=100, show_default=True, type=click.IntRange(1, 100_000),
+              help="At most this many articles, the newest first (a note says when cut).")
 @click.option("--all", "every", is_flag=True,
               help="Feeds: one entry per article instead of one per story.")
 @click.option("-o", "--output", metavar="FILE",
@@ -95,6 +96,9 @@ def export_cmd(obj: Context, fmt: str, since: str | None, query: str | None,
                    err=True)
     else:
         sys.stdout.write(text)
+        sys.stdout.flush()
+    if len(articles) >= limit:  # more may match: say so rather than cut silently
+        click.echo(f"Note: the {limit} newest matching articles; --limit N for more.", err=True)
 
 
 def register(cli: click.Group, sources: click.Group) -> None:
