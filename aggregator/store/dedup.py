@@ -122,8 +122,8 @@ class Deduplicator:
         dup = verdict.duplicate
         story_id = verdict.story_id
         if dup is None or not dup.exact:
-            conn.executemany("INSERT INTO dedup_bands (band_key, article_id) VALUES (?, ?)",
-                             [(k, article_id) for k in verdict.band_keys])
+            conn.executemany("INSERT OR IGNORE INTO dedup_bands (band_key, article_id)"
+                             " VALUES (?, ?)", [(k, article_id) for k in verdict.band_keys])
         if story_id is None:
             story_id = int(conn.execute(
                 "INSERT INTO stories (title, first_seen, first_source, first_article,"
