@@ -56,3 +56,15 @@ def test_canonical_url_cache_and_list_params_agree() -> None:
     url = "HTTPS://WWW.Example.com:443/amp/news/a.html?utm_source=x&b=2&a=1#frag"
     assert canonical_url(url) == canonical_url(url, tracking_params=["utm_*"])
     assert canonical_url(url) == canonical_url(url)
+
+
+def test_signature_bytes_round_trip_and_cached_decode_agree() -> None:
+    from aggregator.store.dedup import _signature
+
+    for text in _texts()[:20]:
+        for settings in (fp.DEFAULT_SETTINGS, fp.DedupSettings(num_perm=32, bands=8, rows=4)):
+            sig = fp.signature(text, settings)
+            data = sig.to_bytes()
+            assert fp.Signature.from_bytes(data) == sig
+            assert _signature(data) == sig and _signature(bytes(data)) == sig
+    assert fp.Signature.from_bytes(fp.signature("").to_bytes()) == fp.signature("")

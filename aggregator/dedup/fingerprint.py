@@ -33,6 +33,7 @@ import struct
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 try:  # optional: vectorised shingle hashing and bin minima (same values as the pure path)
     import numpy as _np
@@ -181,9 +182,13 @@ class Signature:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Signature:
-        count = len(data) // 4 - 1
-        size, *values = struct.unpack(f"<I{count}I", data)
-        return cls(tuple(values), size)
+        values = _unpacker(len(data) // 4).unpack(data)
+        return cls(values[1:], values[0])
+
+
+@lru_cache(maxsize=8)
+def _unpacker(count: int) -> struct.Struct:
+    return struct.Struct(f"<{count}I")
 
 
 _M64 = (1 << 64) - 1

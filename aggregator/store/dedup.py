@@ -78,7 +78,7 @@ class Deduplicator:
             if sig is None or aid in stories:
                 continue
             stories[aid] = sid
-            candidates.append(DuplicateCandidate(aid, Signature.from_bytes(sig), chash, dup_of))
+            candidates.append(DuplicateCandidate(aid, _signature(sig), chash, dup_of))
         dup = find_duplicate(feats.signature, feats.content_hash, candidates, settings)
         story_id: int | None = None
         if dup is not None:
@@ -207,7 +207,7 @@ class Deduplicator:
             elif kind == 2:
                 if len(titles[sid]) < per_story:
                     titles[sid].append(text)
-                    sigs[sid].append(Signature.from_bytes(sig))
+                    sigs[sid].append(_signature(sig))
                     ids[sid].append(aid)
             else:
                 first[sid] = text
@@ -229,6 +229,13 @@ class Deduplicator:
                 f" WHERE story_id IN ({marks}) AND duplicate_of IS NULL"
                 " AND signature IS NOT NULL ORDER BY id DESC LIMIT ?)")
         return sql
+
+
+@lru_cache(maxsize=4096)
+def _signature(data: bytes) -> Signature:
+    """``Signature.from_bytes`` through a bounded cache keyed by the stored bytes: the newest
+    articles of the stories in the time window are read again by lookup after lookup."""
+    return Signature.from_bytes(data)
 
 
 @lru_cache(maxsize=4096)
