@@ -192,7 +192,7 @@ class Deduplicator:
         return sql
 
     def _candidates(self, story_ids: Sequence[int]) -> list[StoryCandidate]:
-        keys: dict[int, set[str]] = defaultdict(set)
+        keys: dict[int, frozenset[str]] = {}
         titles: dict[int, list[str]] = defaultdict(list)
         sigs: dict[int, list[Signature]] = defaultdict(list)
         ids: dict[int, list[int]] = defaultdict(list)
@@ -203,7 +203,7 @@ class Deduplicator:
         for kind, sid, text, aid, sig in self.conn.execute(
                 self._candidates_sql(len(story_ids)), params):
             if kind == 1:
-                keys[sid].update(text.split(_SEP))
+                keys[sid] = _keyset(text)
             elif kind == 2:
                 if len(titles[sid]) < per_story:
                     titles[sid].append(text)
@@ -211,7 +211,7 @@ class Deduplicator:
                     ids[sid].append(aid)
             else:
                 first[sid] = text
-        return [StoryCandidate(sid, frozenset(keys[sid]), tuple(titles[sid]),
+        return [StoryCandidate(sid, keys.get(sid, frozenset()), tuple(titles[sid]),
                                _from_iso(first[sid]), tuple(sigs[sid]), tuple(ids[sid]))
                 for sid in story_ids]
 
@@ -229,6 +229,13 @@ class Deduplicator:
                 f" WHERE story_id IN ({marks}) AND duplicate_of IS NULL"
                 " AND signature IS NOT NULL ORDER BY id DESC LIMIT ?)")
         return sql
+
+
+@lru_cache(maxsize=4096)
+def _keyset(concatenated: str) -> frozenset[str]:
+    """A story's keys from their ``group_concat``. The same story read again gets the same
+    frozenset object, whose hash is kept, so the scoring caches keyed by it hit at once."""
+    return frozenset(concatenated.split(_SEP))
 
 
 @lru_cache(maxsize=4096)
