@@ -68,3 +68,21 @@ def test_signature_bytes_round_trip_and_cached_decode_agree() -> None:
             assert fp.Signature.from_bytes(data) == sig
             assert _signature(data) == sig and _signature(bytes(data)) == sig
     assert fp.Signature.from_bytes(fp.signature("").to_bytes()) == fp.signature("")
+
+
+@pytest.mark.parametrize("text", [
+    "The Z6III costs 2,499.00 dollars; it's 24.2MP, f/2.8 -- A_B c'd e.f. 'quoted' end.",
+    "Kestrel Optics' X-T5... 1,000,000 units, v2.0.1 beta; O'Neil's 'rock'n'roll' ",
+    "", "___", "a.b,c'd..e,,f''g",
+])
+def test_ascii_tokens_equal_the_unicode_pattern(text: str) -> None:
+    expected = [t.replace("'", "") for t in fp._TOKEN.findall(text.lower())]
+    assert fp.tokens(text) == expected
+
+
+def test_ascii_tokens_equal_the_unicode_pattern_on_generated_text() -> None:
+    rnd = random.Random(9)
+    alphabet = "abcXYZ019 .,'_-\n\t!?"
+    for _ in range(300):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 60)))
+        assert fp.tokens(text) == [t.replace("'", "") for t in fp._TOKEN.findall(text.lower())]

@@ -135,6 +135,9 @@ DEFAULT_SETTINGS = DedupSettings()
 _MASK32 = 0xFFFFFFFF
 _EMPTY = _MASK32 + 1  # marker for an empty bin before densification
 _TOKEN = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*")
+# The same pattern for lower-cased ASCII text, where [^\W_] is [a-z0-9] (and ’ cannot
+# occur): plain character sets, no Unicode category look-ups.
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:[.,'][a-z0-9]+)*")
 _TRANSLATE = str.maketrans({
     "‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
     "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "\u00ad": None,
@@ -151,11 +154,13 @@ def tokens(text: str) -> list[str]:
     """The words of ``text``, normalised (NFKC, case-folded); numbers keep "24.2" together."""
     if text.isascii():  # NFKC and the typography table change nothing; casefold is lower
         folded = text.lower()
+        pattern = _ASCII_TOKEN
     else:
         folded = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
+        pattern = _TOKEN
     if "'" not in folded:
-        return _TOKEN.findall(folded)
-    return [t.replace("'", "") for t in _TOKEN.findall(folded)]
+        return pattern.findall(folded)
+    return [t.replace("'", "") for t in pattern.findall(folded)]
 
 
 def content_hash(text: str) -> str:
