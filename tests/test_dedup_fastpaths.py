@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -86,3 +87,22 @@ def test_ascii_tokens_equal_the_unicode_pattern_on_generated_text() -> None:
     for _ in range(300):
         text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 60)))
         assert fp.tokens(text) == [t.replace("'", "") for t in fp._TOKEN.findall(text.lower())]
+
+
+_NAME_RUN_PLAIN = re.compile(
+    r"(?<![\w'’&.-])[A-ZÀ-ÖØ-Þ][\w'’&.-]*(?:[^\S\n]+[A-ZÀ-ÖØ-Þ][\w'’&.-]*)*"
+)
+
+
+def test_name_runs_equal_the_look_behind_first_pattern() -> None:
+    from aggregator.dedup.stories import _NAME_RUN
+
+    rnd = random.Random(3)
+    alphabet = "aZÉéQ9 .'’&-_\n\tx"
+    texts = ["Kestrel Optics announced the Z6III. Anna Lindqvist of Kestrel-Optics said so.",
+             "A", "", "xA A.B 'C &D -E _F éG ÉH Müller Straße\nNext Line"]
+    texts += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 80)))
+              for _ in range(400)]
+    for text in texts:
+        assert ([(m.start(), m.group()) for m in _NAME_RUN.finditer(text)]
+                == [(m.start(), m.group()) for m in _NAME_RUN_PLAIN.finditer(text)])

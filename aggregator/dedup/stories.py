@@ -181,8 +181,11 @@ def extract_models(text: str) -> Counter[str]:
     return counts
 
 
+# A run of capitalised words not preceded by a word character. The capital comes first and
+# the look-behind after it (checking the character before the capital), so the regex engine
+# can skip ahead to the next capital instead of trying the look-behind at every position.
 _NAME_RUN = re.compile(
-    r"(?<![\w'’&.-])[A-ZÀ-ÖØ-Þ][\w'’&.-]*(?:[^\S\n]+[A-ZÀ-ÖØ-Þ][\w'’&.-]*)*"
+    r"[A-ZÀ-ÖØ-Þ](?<![\w'’&.-].)[\w'’&.-]*(?:[^\S\n]+[A-ZÀ-ÖØ-Þ][\w'’&.-]*)*"
 )
 _SPACE = re.compile(r"\s")
 _DIGIT = re.compile(r"\d")
