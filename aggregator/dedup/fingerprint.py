@@ -248,6 +248,16 @@ def _shingle_hashes(words: Sequence[str], k: int) -> set[int]:
     return out
 
 
+def _mixed_shingle_hashes(words: Sequence[str], k: int) -> set[int]:
+    """The shingle hashes after one xor-shift-multiply round (a bijection of 64-bit values, so
+    there is one per distinct shingle); for 3-word shingles in the same comprehension."""
+    if k == 3 and len(words) >= 3:
+        hs = _token_hashes(words)
+        return {(((s := (a * _K1 ^ b * _K2 ^ c) & _M64) ^ (s >> 31)) * _K3) & _M64
+                for a, b, c in zip(hs, hs[1:], hs[2:], strict=False)}
+    return {((h ^ (h >> 31)) * _K3) & _M64 for h in _shingle_hashes(words, k)}
+
+
 def signature(text: str, settings: DedupSettings = DEFAULT_SETTINGS) -> Signature:
     """The MinHash signature of ``text`` (see the module docstring)."""
     return signature_of_tokens(tokens(text), settings)
@@ -292,10 +302,9 @@ def signature_of_tokens(words: Sequence[str], settings: DedupSettings = DEFAULT_
         bins, size = _bins_numpy(words, k)
     else:
         bins = [_EMPTY] * k
-        shingles = _shingle_hashes(words, settings.shingle)
+        shingles = _mixed_shingle_hashes(words, settings.shingle)
         for h in shingles:
             # one xor-shift-multiply round: high bits pick the bin, low bits are the value
-            h = ((h ^ (h >> 31)) * _K3) & _M64
             b = (h >> 40) % k
             v = h & _MASK32
             if v < bins[b]:
