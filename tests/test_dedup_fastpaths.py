@@ -106,3 +106,17 @@ def test_name_runs_equal_the_look_behind_first_pattern() -> None:
     for text in texts:
         assert ([(m.start(), m.group()) for m in _NAME_RUN.finditer(text)]
                 == [(m.start(), m.group()) for m in _NAME_RUN_PLAIN.finditer(text)])
+
+
+def test_shared_entity_weight_equals_the_plain_definition() -> None:
+    from aggregator.dedup.stories import _entity_forms, shared_entity_weight
+
+    rnd = random.Random(4)
+    words = ["anna", "lindqvist", "kestrel", "optics", "lena", "hofmann", "sprecherin"]
+    names = [" ".join(rnd.sample(words, rnd.randint(1, 4))) for _ in range(200)]
+    for _ in range(300):
+        mine, theirs = rnd.sample(names, 6), rnd.sample(names, 6)
+        forms = {f for name in theirs for f in _entity_forms(name)}
+        plain = sum((1.0 if " " in n else 0.5) for n in mine
+                    if any(f in forms for f in _entity_forms(n)))
+        assert shared_entity_weight(mine, theirs) == plain
