@@ -61,16 +61,16 @@ CREATE TABLE IF NOT EXISTS url_aliases (url TEXT PRIMARY KEY, article_id INTEGER
 CREATE TABLE IF NOT EXISTS stories (
     id INTEGER PRIMARY KEY, title TEXT, first_seen TEXT, first_source TEXT,
     first_article INTEGER, articles INTEGER, sources INTEGER, updated TEXT);
-CREATE TABLE IF NOT EXISTS dedup_bands (band_key INTEGER NOT NULL, article_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dedup_bands (band_key INTEGER NOT NULL, article_id INTEGER NOT NULL,
+    PRIMARY KEY (band_key, article_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS story_keys (
-    key TEXT NOT NULL, story_id INTEGER NOT NULL, seen TEXT NOT NULL);
+    key TEXT NOT NULL, story_id INTEGER NOT NULL, seen TEXT NOT NULL,
+    PRIMARY KEY (story_id, key)) WITHOUT ROWID;
 """
 INDEXES = """
 CREATE INDEX IF NOT EXISTS articles_content_hash ON articles (content_hash);
 CREATE INDEX IF NOT EXISTS articles_story ON articles (story_id);
-CREATE INDEX IF NOT EXISTS dedup_bands_key ON dedup_bands (band_key);
 CREATE INDEX IF NOT EXISTS story_keys_key_seen ON story_keys (key, seen);
-CREATE UNIQUE INDEX IF NOT EXISTS story_keys_story_key ON story_keys (story_id, key);
 """
 
 
@@ -421,7 +421,7 @@ def bulk_load(conn: sqlite3.Connection, n: int, start: datetime, per_day: float,
             "INSERT INTO articles (id, canonical_url, source, title, published, story_id,"
             f" content_hash, signature) VALUES (?,?,?,?,?,?, hex(randomblob(16)),"
             f" randomblob({sig_bytes}))", arts)
-        conn.executemany("INSERT INTO story_keys VALUES (?,?,?)", keys)
+        conn.executemany("INSERT OR IGNORE INTO story_keys VALUES (?,?,?)", keys)
         conn.executemany("INSERT INTO stories VALUES (?,?,?,?,?,?,?,?)", stories)
         arts.clear()
         keys.clear()
@@ -441,7 +441,8 @@ def bulk_load(conn: sqlite3.Connection, n: int, start: datetime, per_day: float,
     flush()
     # One random band key per band and article, as real keys of distinct texts would be.
     bands = " UNION ALL ".join(["SELECT 1"] * settings.bands)
-    conn.execute(f"INSERT INTO dedup_bands SELECT random(), a.id FROM articles a, ({bands})")
+    conn.execute("INSERT OR IGNORE INTO dedup_bands SELECT * FROM (SELECT random() AS k, a.id"
+                 f" FROM articles a, ({bands})) ORDER BY k")
     conn.execute("COMMIT")
     conn.execute("INSERT INTO url_aliases SELECT canonical_url, id FROM articles")
     conn.executescript(INDEXES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -56,3 +57,66 @@ def test_canonical_url_cache_and_list_params_agree() -> None:
     url = "HTTPS://WWW.Example.com:443/amp/news/a.html?utm_source=x&b=2&a=1#frag"
     assert canonical_url(url) == canonical_url(url, tracking_params=["utm_*"])
     assert canonical_url(url) == canonical_url(url)
+
+
+def test_signature_bytes_round_trip_and_cached_decode_agree() -> None:
+    from aggregator.store.dedup import _signature
+
+    for text in _texts()[:20]:
+        for settings in (fp.DEFAULT_SETTINGS, fp.DedupSettings(num_perm=32, bands=8, rows=4)):
+            sig = fp.signature(text, settings)
+            data = sig.to_bytes()
+            assert fp.Signature.from_bytes(data) == sig
+            assert _signature(data) == sig and _signature(bytes(data)) == sig
+    assert fp.Signature.from_bytes(fp.signature("").to_bytes()) == fp.signature("")
+
+
+@pytest.mark.parametrize("text", [
+    "The Z6III costs 2,499.00 dollars; it's 24.2MP, f/2.8 -- A_B c'd e.f. 'quoted' end.",
+    "Kestrel Optics' X-T5... 1,000,000 units, v2.0.1 beta; O'Neil's 'rock'n'roll' ",
+    "", "___", "a.b,c'd..e,,f''g",
+])
+def test_ascii_tokens_equal_the_unicode_pattern(text: str) -> None:
+    expected = [t.replace("'", "") for t in fp._TOKEN.findall(text.lower())]
+    assert fp.tokens(text) == expected
+
+
+def test_ascii_tokens_equal_the_unicode_pattern_on_generated_text() -> None:
+    rnd = random.Random(9)
+    alphabet = "abcXYZ019 .,'_-\n\t!?"
+    for _ in range(300):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 60)))
+        assert fp.tokens(text) == [t.replace("'", "") for t in fp._TOKEN.findall(text.lower())]
+
+
+_NAME_RUN_PLAIN = re.compile(
+    r"(?<![\w'’&.-])[A-ZÀ-ÖØ-Þ][\w'’&.-]*(?:[^\S\n]+[A-ZÀ-ÖØ-Þ][\w'’&.-]*)*"
+)
+
+
+def test_name_runs_equal_the_look_behind_first_pattern() -> None:
+    from aggregator.dedup.stories import _NAME_RUN
+
+    rnd = random.Random(3)
+    alphabet = "aZÉéQ9 .'’&-_\n\tx"
+    texts = ["Kestrel Optics announced the Z6III. Anna Lindqvist of Kestrel-Optics said so.",
+             "A", "", "xA A.B 'C &D -E _F éG ÉH Müller Straße\nNext Line"]
+    texts += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 80)))
+              for _ in range(400)]
+    for text in texts:
+        assert ([(m.start(), m.group()) for m in _NAME_RUN.finditer(text)]
+                == [(m.start(), m.group()) for m in _NAME_RUN_PLAIN.finditer(text)])
+
+
+def test_shared_entity_weight_equals_the_plain_definition() -> None:
+    from aggregator.dedup.stories import _entity_forms, shared_entity_weight
+
+    rnd = random.Random(4)
+    words = ["anna", "lindqvist", "kestrel", "optics", "lena", "hofmann", "sprecherin"]
+    names = [" ".join(rnd.sample(words, rnd.randint(1, 4))) for _ in range(200)]
+    for _ in range(300):
+        mine, theirs = rnd.sample(names, 6), rnd.sample(names, 6)
+        forms = {f for name in theirs for f in _entity_forms(name)}
+        plain = sum((1.0 if " " in n else 0.5) for n in mine
+                    if any(f in forms for f in _entity_forms(n)))
+        assert shared_entity_weight(mine, theirs) == plain

@@ -29,3 +29,78 @@ def test_processes_creating_one_database_at_once_all_succeed(tmp_path: Path) -> 
             barrier = manager.Barrier(workers)
             results = pool.starmap(_open_and_read, [(path, barrier)] * workers)
             assert results == ["ok"] * workers, (trial, results)
+
+
+def test_version_3_band_keys_move_to_a_without_rowid_table(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from aggregator.store.schema import MIGRATIONS
+
+    path = tmp_path / "v3.db"
+    db = sqlite_utils.Database(path)
+    for version in (1, 2, 3):
+        MIGRATIONS[version](db)
+    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '3')")
+    rows = [(-5, 1), (7, 1), (7, 2), (2**63 - 1, 3), (7, 2)]  # one pair stored twice
+    db.conn.executemany("INSERT INTO dedup_bands (band_key, article_id) VALUES (?, ?)", rows)
+    db.conn.commit()
+    db.close()
+    with Store.open(path) as store:
+        conn = store.conn
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'dedup_bands'"
+                           ).fetchone()[0]
+        kept = conn.execute("SELECT band_key, article_id FROM dedup_bands"
+                            " ORDER BY band_key, article_id").fetchall()
+        indexes = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'"
+                               " AND tbl_name = 'dedup_bands'").fetchall()
+        conn.execute("INSERT OR IGNORE INTO dedup_bands VALUES (7, 1)")  # already there
+        count = conn.execute("SELECT count(*) FROM dedup_bands").fetchone()[0]
+        plan = " ".join(r[-1] for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT DISTINCT article_id FROM dedup_bands"
+            " WHERE band_key IN (7, -5)"))
+    assert "WITHOUT ROWID" in sql.upper()
+    assert kept == sorted(set(rows))
+    assert [name for (name,) in indexes if not name.startswith("sqlite_autoindex")] == []
+    assert count == 4
+    assert "PRIMARY KEY" in plan or "COVERING" in plan
+
+
+def test_a_new_database_gets_the_without_rowid_band_table(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "new.db") as store:
+        sql = store.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'dedup_bands'"
+                                 ).fetchone()[0]
+        version = store.conn.execute(
+            "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    assert "WITHOUT ROWID" in sql.upper() and version == "5"
+
+
+def test_version_4_story_keys_move_to_a_without_rowid_table(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from aggregator.store.schema import MIGRATIONS
+
+    path = tmp_path / "v4.db"
+    db = sqlite_utils.Database(path)
+    for version in (1, 2, 3, 4):
+        MIGRATIONS[version](db)
+    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '4')")
+    rows = [("e:kestrel optics", 1, "2024-05-01T00:00:00Z"), ("m:Z6III", 1, "2024-05-01T00:00:00Z"),
+            ("e:kestrel optics", 2, "2025-05-01T00:00:00Z")]
+    db.conn.executemany("INSERT INTO story_keys (key, story_id, seen) VALUES (?, ?, ?)", rows)
+    db.conn.commit()
+    db.close()
+    with Store.open(path) as store:
+        conn = store.conn
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'story_keys'"
+                           ).fetchone()[0]
+        kept = conn.execute("SELECT key, story_id, seen FROM story_keys"
+                            " ORDER BY story_id, key").fetchall()
+        conn.execute("INSERT OR IGNORE INTO story_keys VALUES ('m:Z6III', 1, 'x')")
+        count = conn.execute("SELECT count(*) FROM story_keys").fetchone()[0]
+        plan = " ".join(r[-1] for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT story_id, key FROM story_keys WHERE key = ?"
+            " AND seen BETWEEN ? AND ? ORDER BY seen DESC LIMIT 5", ("e:kestrel optics", "a", "z")))
+    assert "WITHOUT ROWID" in sql.upper()
+    assert kept == sorted(rows, key=lambda r: (r[1], r[0]))
+    assert count == 3
+    assert "COVERING INDEX idx_story_keys_key_seen" in plan

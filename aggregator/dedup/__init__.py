@@ -14,11 +14,15 @@ Store wiring
 Tables (besides ``articles``/``url_aliases``/``stories`` as they are)::
 
     articles      + signature BLOB            -- Signature.to_bytes(), 260 bytes
-    dedup_bands   (band_key INTEGER NOT NULL, article_id INTEGER NOT NULL)
-                  INDEX (band_key)            -- INTEGER: keys are signed 64-bit ints
-    story_keys    (key TEXT NOT NULL, story_id INTEGER NOT NULL, seen TEXT NOT NULL)
+    dedup_bands   (band_key INTEGER NOT NULL, article_id INTEGER NOT NULL,
+                   PRIMARY KEY (band_key, article_id)) WITHOUT ROWID
+                                              -- INTEGER: keys are signed 64-bit ints;
+                                              -- one covering B-tree; INSERT OR IGNORE
+    story_keys    (key TEXT NOT NULL, story_id INTEGER NOT NULL, seen TEXT NOT NULL,
+                   PRIMARY KEY (story_id, key)) WITHOUT ROWID
+                                              -- rebuild a candidate; INSERT OR IGNORE
                   INDEX (key, seen)           -- candidate lookup inside the time window
-                  UNIQUE INDEX (story_id, key) -- rebuild a candidate; INSERT OR IGNORE
+                                              -- (covering: holds story_id as well)
     articles      INDEX (content_hash), INDEX (story_id), INDEX (duplicate_of)
 
 ``seen`` is the story's ``first_seen`` (UTC ISO 8601, same format everywhere, so text

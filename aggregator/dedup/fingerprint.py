@@ -33,6 +33,7 @@ import struct
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 try:  # optional: vectorised shingle hashing and bin minima (same values as the pure path)
     import numpy as _np
@@ -134,6 +135,9 @@ DEFAULT_SETTINGS = DedupSettings()
 _MASK32 = 0xFFFFFFFF
 _EMPTY = _MASK32 + 1  # marker for an empty bin before densification
 _TOKEN = re.compile(r"[^\W_]+(?:[.,'’][^\W_]+)*")
+# The same pattern for lower-cased ASCII text, where [^\W_] is [a-z0-9] (and ’ cannot
+# occur): plain character sets, no Unicode category look-ups.
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:[.,'][a-z0-9]+)*")
 _TRANSLATE = str.maketrans({
     "‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
     "‐": "-", "‑": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "\u00ad": None,
@@ -150,11 +154,13 @@ def tokens(text: str) -> list[str]:
     """The words of ``text``, normalised (NFKC, case-folded); numbers keep "24.2" together."""
     if text.isascii():  # NFKC and the typography table change nothing; casefold is lower
         folded = text.lower()
+        pattern = _ASCII_TOKEN
     else:
         folded = unicodedata.normalize("NFKC", text).translate(_TRANSLATE).casefold()
+        pattern = _TOKEN
     if "'" not in folded:
-        return _TOKEN.findall(folded)
-    return [t.replace("'", "") for t in _TOKEN.findall(folded)]
+        return pattern.findall(folded)
+    return [t.replace("'", "") for t in pattern.findall(folded)]
 
 
 def content_hash(text: str) -> str:
@@ -181,9 +187,13 @@ class Signature:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Signature:
-        count = len(data) // 4 - 1
-        size, *values = struct.unpack(f"<I{count}I", data)
-        return cls(tuple(values), size)
+        values = _unpacker(len(data) // 4).unpack(data)
+        return cls(values[1:], values[0])
+
+
+@lru_cache(maxsize=8)
+def _unpacker(count: int) -> struct.Struct:
+    return struct.Struct(f"<{count}I")
 
 
 _M64 = (1 << 64) - 1
@@ -238,6 +248,16 @@ def _shingle_hashes(words: Sequence[str], k: int) -> set[int]:
     return out
 
 
+def _mixed_shingle_hashes(words: Sequence[str], k: int) -> set[int]:
+    """The shingle hashes after one xor-shift-multiply round (a bijection of 64-bit values, so
+    there is one per distinct shingle); for 3-word shingles in the same comprehension."""
+    if k == 3 and len(words) >= 3:
+        hs = _token_hashes(words)
+        return {(((s := (a * _K1 ^ b * _K2 ^ c) & _M64) ^ (s >> 31)) * _K3) & _M64
+                for a, b, c in zip(hs, hs[1:], hs[2:], strict=False)}
+    return {((h ^ (h >> 31)) * _K3) & _M64 for h in _shingle_hashes(words, k)}
+
+
 def signature(text: str, settings: DedupSettings = DEFAULT_SETTINGS) -> Signature:
     """The MinHash signature of ``text`` (see the module docstring)."""
     return signature_of_tokens(tokens(text), settings)
@@ -282,10 +302,9 @@ def signature_of_tokens(words: Sequence[str], settings: DedupSettings = DEFAULT_
         bins, size = _bins_numpy(words, k)
     else:
         bins = [_EMPTY] * k
-        shingles = _shingle_hashes(words, settings.shingle)
+        shingles = _mixed_shingle_hashes(words, settings.shingle)
         for h in shingles:
             # one xor-shift-multiply round: high bits pick the bin, low bits are the value
-            h = ((h ^ (h >> 31)) * _K3) & _M64
             b = (h >> 40) % k
             v = h & _MASK32
             if v < bins[b]:

@@ -78,7 +78,7 @@ class Deduplicator:
             if sig is None or aid in stories:
                 continue
             stories[aid] = sid
-            candidates.append(DuplicateCandidate(aid, Signature.from_bytes(sig), chash, dup_of))
+            candidates.append(DuplicateCandidate(aid, _signature(sig), chash, dup_of))
         dup = find_duplicate(feats.signature, feats.content_hash, candidates, settings)
         story_id: int | None = None
         if dup is not None:
@@ -122,8 +122,8 @@ class Deduplicator:
         dup = verdict.duplicate
         story_id = verdict.story_id
         if dup is None or not dup.exact:
-            conn.executemany("INSERT INTO dedup_bands (band_key, article_id) VALUES (?, ?)",
-                             [(k, article_id) for k in verdict.band_keys])
+            conn.executemany("INSERT OR IGNORE INTO dedup_bands (band_key, article_id)"
+                             " VALUES (?, ?)", [(k, article_id) for k in verdict.band_keys])
         if story_id is None:
             story_id = int(conn.execute(
                 "INSERT INTO stories (title, first_seen, first_source, first_article,"
@@ -192,7 +192,7 @@ class Deduplicator:
         return sql
 
     def _candidates(self, story_ids: Sequence[int]) -> list[StoryCandidate]:
-        keys: dict[int, set[str]] = defaultdict(set)
+        keys: dict[int, frozenset[str]] = {}
         titles: dict[int, list[str]] = defaultdict(list)
         sigs: dict[int, list[Signature]] = defaultdict(list)
         ids: dict[int, list[int]] = defaultdict(list)
@@ -203,15 +203,15 @@ class Deduplicator:
         for kind, sid, text, aid, sig in self.conn.execute(
                 self._candidates_sql(len(story_ids)), params):
             if kind == 1:
-                keys[sid].update(text.split(_SEP))
+                keys[sid] = _keyset(text)
             elif kind == 2:
                 if len(titles[sid]) < per_story:
                     titles[sid].append(text)
-                    sigs[sid].append(Signature.from_bytes(sig))
+                    sigs[sid].append(_signature(sig))
                     ids[sid].append(aid)
             else:
                 first[sid] = text
-        return [StoryCandidate(sid, frozenset(keys[sid]), tuple(titles[sid]),
+        return [StoryCandidate(sid, keys.get(sid, frozenset()), tuple(titles[sid]),
                                _from_iso(first[sid]), tuple(sigs[sid]), tuple(ids[sid]))
                 for sid in story_ids]
 
@@ -229,6 +229,20 @@ class Deduplicator:
                 f" WHERE story_id IN ({marks}) AND duplicate_of IS NULL"
                 " AND signature IS NOT NULL ORDER BY id DESC LIMIT ?)")
         return sql
+
+
+@lru_cache(maxsize=4096)
+def _keyset(concatenated: str) -> frozenset[str]:
+    """A story's keys from their ``group_concat``. The same story read again gets the same
+    frozenset object, whose hash is kept, so the scoring caches keyed by it hit at once."""
+    return frozenset(concatenated.split(_SEP))
+
+
+@lru_cache(maxsize=4096)
+def _signature(data: bytes) -> Signature:
+    """``Signature.from_bytes`` through a bounded cache keyed by the stored bytes: the newest
+    articles of the stories in the time window are read again by lookup after lookup."""
+    return Signature.from_bytes(data)
 
 
 @lru_cache(maxsize=4096)

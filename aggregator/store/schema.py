@@ -13,7 +13,7 @@ import sqlite_utils
 
 from aggregator.errors import StoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 5
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -127,7 +127,50 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["watch_outbox"].create_index(["status", "id"], if_not_exists=True)
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1, 2: _v2, 3: _v3}
+def _v4(db: sqlite_utils.Database) -> None:
+    # LSH band keys as one covering B-tree: a WITHOUT ROWID table keyed (band_key,
+    # article_id) instead of a rowid table plus an index on band_key. Each stored key is one
+    # B-tree insert instead of two, the probe reads article ids straight from the key, and a
+    # repeated (key, article) pair is stored once (inserts are INSERT OR IGNORE).
+    conn = db.conn
+    conn.execute(
+        "CREATE TABLE dedup_bands_v4 (band_key INTEGER NOT NULL, article_id INTEGER NOT NULL,"
+        " PRIMARY KEY (band_key, article_id)) WITHOUT ROWID"
+    )
+    if "dedup_bands" in db.table_names():
+        conn.execute(
+            "INSERT OR IGNORE INTO dedup_bands_v4 (band_key, article_id)"
+            " SELECT band_key, article_id FROM dedup_bands"
+            " WHERE band_key IS NOT NULL AND article_id IS NOT NULL"
+            " ORDER BY band_key, article_id"
+        )
+        conn.execute("DROP TABLE dedup_bands")  # and its index on band_key
+    conn.execute("ALTER TABLE dedup_bands_v4 RENAME TO dedup_bands")
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    # Story keys as a WITHOUT ROWID table keyed (story_id, key) (the old unique index) with
+    # the index on (key, seen): that index then holds story_id too, so the candidate-story
+    # probe reads no table rows, and a key costs two B-tree inserts instead of three.
+    conn = db.conn
+    conn.execute(
+        "CREATE TABLE story_keys_v5 (key TEXT NOT NULL, story_id INTEGER NOT NULL, seen TEXT,"
+        " PRIMARY KEY (story_id, key)) WITHOUT ROWID"
+    )
+    if "story_keys" in db.table_names():
+        conn.execute(
+            "INSERT OR IGNORE INTO story_keys_v5 (key, story_id, seen)"
+            " SELECT key, story_id, seen FROM story_keys"
+            " WHERE key IS NOT NULL AND story_id IS NOT NULL ORDER BY story_id, key"
+        )
+        conn.execute("DROP TABLE story_keys")  # and its two indexes
+    conn.execute("ALTER TABLE story_keys_v5 RENAME TO story_keys")
+    conn.execute("CREATE INDEX idx_story_keys_key_seen ON story_keys (key, seen)")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
+    1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5,
+}
 
 
 def current_version(db: sqlite_utils.Database) -> int:
