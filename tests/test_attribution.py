@@ -290,3 +290,10 @@ def test_role_stated_elsewhere_in_the_story_reaches_the_quote() -> None:
         ("Mariko Ishida", "general manager of Kestrel Optics’ imaging division"),
         ("Shigemi Sugimoto", "the president of OM Digital Solutions"),
         ("Tom Reyes", None)]
+
+
+def test_french_speech_verbs_attribute_partial_quotes() -> None:
+    got = run("<p>Céline Marchetti dirige Aurel depuis 2019.</p><p>Interrogée sur ce point, "
+              "Mme Marchetti a reconnu des « débuts difficiles ».</p>")
+    assert [(x.name, x.text) for x in rows(got, "quote")] == [
+        ("Céline Marchetti", "débuts difficiles")]

@@ -34,9 +34,8 @@ KNOWN: dict[str, set[tuple[str, str, str]]] = {
     "wp-french-guillemets": {("fn", "source", "Le Monde")},
     # "Kestrel UK said in an emailed statement that “...”": a branch as the speaker
     "camerablog/2026/03/kestrel-k9-shortage-dealers.html": {("fn", "quote", "Kestrel UK")},
-    # the French "Photo : Zoë Côté" credit and "« ... », a déclaré Céline Marchetti"
-    "fotoblog/2026/09/fotomesse-aurel-lumen-85.html": {("fn", "credit", "Zoë Côté"),
-                                                       ("fn", "quote", "Céline Marchetti")},
+    # the French "Photo : Zoë Côté" credit (a space before the colon)
+    "fotoblog/2026/09/fotomesse-aurel-lumen-85.html": {("fn", "credit", "Zoë Côté")},
     # in the republished copy, "an analyst ... told Lens & Light" is read as a cited source
     "wire/2026/03/kestrel-k9-announced-61mp-stacked-sensor.html": {
         ("fp", "source", "Lens & Light")},

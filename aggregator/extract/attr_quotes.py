@@ -28,7 +28,9 @@ _VERBS = (
     r"went on|goes on|responded|responds|shared|shares|declared|declares|agreed|agrees|"
     r"called it|calls it|described it as|describes it as|dubbed it|"
     r"sagte|sagt|erklärte|erklärt|betonte|betont|meinte|meint|a déclaré|a dit|"
-    r"a expliqué|explique|déclare|ajoute|a ajouté|a confié"
+    r"a expliqué|explique|déclare|ajoute|a ajouté|a confié|a reconnu|reconnaît|a admis|"
+    r"admet|a affirmé|affirme|a souligné|souligne|a précisé|précise|a indiqué|indique|"
+    r"a estimé|estime|a assuré|assure|a confirmé|a annoncé|a répondu|répond"
 )
 # verbs that may come before the speaker ("said Harsch"); "told X" names the listener
 _VERBS_FIRST = "|".join(v for v in _VERBS.split("|") if v not in ("told", "tells"))
