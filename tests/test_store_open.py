@@ -71,7 +71,9 @@ def test_a_new_database_gets_the_without_rowid_band_table(tmp_path: Path) -> Non
                                  ).fetchone()[0]
         version = store.conn.execute(
             "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
-    assert "WITHOUT ROWID" in sql.upper() and version == "5"
+    from aggregator.store.schema import SCHEMA_VERSION
+
+    assert "WITHOUT ROWID" in sql.upper() and version == str(SCHEMA_VERSION)
 
 
 def test_version_4_story_keys_move_to_a_without_rowid_table(tmp_path: Path) -> None:
@@ -104,3 +106,35 @@ def test_version_4_story_keys_move_to_a_without_rowid_table(tmp_path: Path) -> N
     assert kept == sorted(rows, key=lambda r: (r[1], r[0]))
     assert count == 3
     assert "COVERING INDEX idx_story_keys_key_seen" in plan
+
+
+def test_version_5_attribution_names_are_indexed_on_upgrade(tmp_path: Path) -> None:
+    """v6 builds the folded name index for the attributions already stored, and the name
+    filters then find them by phrase (case and accents folded, whole words only)."""
+    import sqlite_utils
+
+    from aggregator.search.sql import name_phrase
+    from aggregator.store.schema import MIGRATIONS
+
+    path = tmp_path / "v5.db"
+    db = sqlite_utils.Database(path)
+    for version in range(1, 6):
+        MIGRATIONS[version](db)
+    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '5')")
+    db.conn.executemany(
+        "INSERT INTO attributions (article_id, kind, name) VALUES (?, ?, ?)",
+        [(1, "quote", "Céline Marchetti"), (2, "source", "Leica Camera AG"),
+         (3, "author", "Leicas Fan")])
+    db.conn.commit()
+    db.close()
+    with Store.open(path) as store:
+        def found(name: str) -> list[int]:
+            return [r[0] for r in store.conn.execute(
+                "SELECT t.article_id FROM attribution_names n JOIN attributions t"
+                " ON t.id = n.rowid WHERE attribution_names MATCH ? ORDER BY 1",
+                (name_phrase(name),))]
+
+        assert found("celine MARCHETTI") == [1]
+        assert found("Leica") == [2]  # a word of the name, not "Leicas"
+        assert found("camera ag") == [2] and found("ag camera") == []
+    assert name_phrase("%") is None and name_phrase(' "x" ') == '"x"'

@@ -3,8 +3,8 @@
 Schema assumed (aggregator.store.schema): ``articles(id, source, published, fetched,
 language, story_id, ...)`` with indexes on (source, published) and (published), and
 ``articles_fts(title, body)`` with rowid = articles.id, ids given in crawl order. The name
-filters read ``attributions(article_id, kind, name)`` through the SQL function
-``NAME_FOLD_SQL`` (``aggregator.search.normalize.fold_name``; the store registers it).
+filters match a phrase in ``attribution_names(name)`` (rowid = attributions.id, names folded
+by ``aggregator.search.normalize.fold_name``) and read ``attributions(id, article_id, kind)``.
 
 How the store runs a search::
 
@@ -45,11 +45,12 @@ Plans (``many`` = at least PROBE_CAP matches, from the cheap probe):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from aggregator.search.normalize import NAME_FOLD_SQL, fold_name
+from aggregator.search.normalize import fold_name
 from aggregator.search.query import ParsedQuery
 
 __all__ = ["SearchFilters", "probe_sql", "search_sql", "window_is_exact", "PROBE_CAP",
@@ -115,14 +116,30 @@ def _where(filters: SearchFilters, params: dict[str, Any]) -> list[str]:
         for i, name in enumerate(names):
             # A name matches as a whole word sequence, folded the way the full-text index
             # folds text ("celine marchetti" finds "Céline Marchetti", "Leica" finds "Leica
-            # Camera", not "Leicas"). instr, not LIKE: % and _ in a name are plain text.
+            # Camera", not "Leicas"): a phrase query on the index of attribution names, so
+            # the cost follows the matches, not the number of attributions stored.
             key = f"{label}{i}"
-            params[key] = f" {fold_name(name)} "
+            phrase = name_phrase(name)
+            if phrase is None:  # nothing word-like ("%", "-"): no name can match
+                where.append("0")
+                continue
+            params[key] = phrase
             where.append(
-                f"a.id IN (SELECT article_id FROM attributions WHERE kind IN ({kinds})"
-                f" AND instr(' ' || {NAME_FOLD_SQL}(name) || ' ', :{key}) > 0)"
+                f"a.id IN (SELECT t.article_id FROM attribution_names n"
+                f" JOIN attributions t ON t.id = n.rowid"
+                f" WHERE attribution_names MATCH :{key} AND t.kind IN ({kinds}))"
             )
     return where
+
+
+def name_phrase(name: str) -> str | None:
+    """The FTS5 phrase that finds ``name`` in ``attribution_names``, or None when the name
+    has no word in it. Words are folded like the index (``fold_name``)."""
+    words = _WORD.findall(fold_name(name))
+    return '"' + " ".join(words) + '"' if words else None
+
+
+_WORD = re.compile(r"\w+")
 
 
 def _date_bounds(filters: SearchFilters) -> tuple[str, list[str]]:

@@ -290,6 +290,11 @@ class Store:
                     for a in article.attributions
                 ],
             )
+            if article.attributions:
+                self.conn.execute(
+                    f"INSERT INTO attribution_names (rowid, name) SELECT id,"
+                    f" {NAME_FOLD_SQL}(name) FROM attributions WHERE article_id = ?",
+                    (article_id,))
             self.conn.execute(
                 "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
                 (article_id, index_text(article.title), index_text(article.text)),
