@@ -377,3 +377,19 @@ def test_story_inside_an_aside_wrapper_or_ad_widget_named_wrapper_is_kept() -> N
     wrapper = page(f"""<div id="theme-taboola"><main><article><h1>Lens news today</h1>
       <p>{PARA}</p><p>{PARA}</p></article></main></div>""")
     assert PARA in extract_article(wrapper, URL).text
+
+
+def test_the_headline_anchors_the_story_against_a_longer_teaser_stream() -> None:
+    # The story's block carries much furniture (short link lines) and a stream of teasers
+    # beside it has more paragraph text: the stream must not win over the headline's story.
+    teaser = ("A longer teaser paragraph about another story entirely, with enough words in it "
+              "to look like article text to a scorer that only counts paragraph characters.")
+    stream = "".join(f"<li><p>{teaser} {i}</p></li>" for i in range(12))
+    furniture = "".join(f"<li><a href='/t{i}'>Topic number {i}</a></li>" for i in range(60))
+    html = page(f"""<div class="col-main"><section class="story"><header><h1>Lens news
+      today</h1><div class="byline">By Ana Costa</div><ul class="topics">{furniture}</ul>
+      </header><div class="story-text">{f"<p>{PARA}</p>" * 6}</div></section></div>
+      <div class="col-side"><ul class="stream">{stream}</ul></div>""",
+                head="<title>Lens news today</title>")
+    art = extract_article(html, URL)
+    assert PARA in art.text and teaser not in art.text

@@ -401,15 +401,58 @@ def _contains(outer: HtmlElement, inner: HtmlElement) -> bool:
     return False
 
 
+def _title_anchored(root: HtmlElement, top: HtmlElement, scoring: Scoring,
+                    title: str | None, clutter: Clutter) -> HtmlElement:
+    """The headline anchors the story: when the best container lies away from the <h1>
+    that carries the page title (a stream of teasers beside the article), a container
+    holding that headline wins if it scores nearly as well."""
+    want = _WS.sub(" ", title or "").strip().lower()
+    if not want or TITLE_ANCHOR_SHARE <= 0:
+        return top
+    heads = [h for h in root.iter("h1")
+             if _WS.sub(" ", h.text_content()).strip().lower() == want and not clutter.inside(h)]
+    if len(heads) != 1 or _contains(top, heads[0]) or _contains(heads[0], top):
+        return top
+    # The headline's nearest container with real article text; the story is the best
+    # container inside it (the headline's block itself, or the body beside the header).
+    node = heads[0].getparent()
+    for _ in range(TITLE_ANCHOR_LEVELS):
+        if node is None or _contains(node, top) or _tag(node) in ("body", "html"):
+            return top
+        if scoring.credit.get(node, 0.0) >= MIN_ANCHORED:
+            break
+        node = node.getparent()
+    else:
+        return top
+    best, best_score = top, TITLE_ANCHOR_SHARE * scoring.scores[top]
+    for el in node.iter():
+        if el in scoring.credit and scoring.credit[el] >= MIN_ANCHORED and _tag(el) not in (
+                "p", "pre", "li", "td", "blockquote"):
+            score = scoring.score(el)
+            if score > best_score:
+                best, best_score = el, score
+    return best
+
+
+#: A container holding the title's <h1> beats a better one elsewhere at this share of its score.
+TITLE_ANCHOR_SHARE = 0.4
+TITLE_ANCHOR_LEVELS = 4
+#: ... and holds at least this much article text.
+MIN_ANCHORED = 500.0
+
+
 def choose_body(root: HtmlElement, clutter: Clutter,
                 rule_body: Sequence[HtmlElement] = (),
-                paras: Sequence[Paragraph] | None = None) -> list[HtmlElement]:
+                paras: Sequence[Paragraph] | None = None,
+                title: str | None = None) -> list[HtmlElement]:
     """The element(s) holding the article, in document order."""
     if rule_body:
         return list(rule_body)
     scoring = score_candidates(root, clutter, paras)
     scores = scoring.scores
     top = _best(scores)
+    if top is not None:
+        top = _title_anchored(root, top, scoring, title, clutter)
     hinted = _hinted_body(root, clutter)
     if hinted is not None and (top is None or _contains(hinted, top) or (
             _contains(top, hinted) and scores.get(hinted, float("-inf")) >= 0.7 * scores[top])):
@@ -765,7 +808,7 @@ def extract_body(root: HtmlElement, base_url: str, *, title: str | None = None,
     paras = paragraphs(root) if not rule_body else []
     raw_credit, _ = credit_ancestors(paras)
     clutter = Clutter(drop=drop, keep=rule_body, raw_credit=raw_credit)
-    containers = choose_body(root, clutter, rule_body, paras)
+    containers = choose_body(root, clutter, rule_body, paras, title)
     blocks = filter_blocks(walk_blocks(containers, clutter, base_url), title)
     if _chars_of(blocks) < FALLBACK_BELOW and not rule_body and containers[0] is not page:
         # The chosen container has almost nothing: read the whole page, clutter skipped.
