@@ -128,45 +128,40 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["watch_outbox"].create_index(["status", "id"], if_not_exists=True)
 
 
+def _rebuild_without_rowid(db: sqlite_utils.Database, table: str, columns: str,
+                           key: tuple[str, ...]) -> None:
+    """Replace ``table`` by a WITHOUT ROWID table with the same rows, keyed ``key``
+    (a repeated key is stored once; rows with a NULL key part are dropped)."""
+    conn = db.conn
+    names = ", ".join(c.split()[0] for c in columns.split(", "))
+    keys = ", ".join(key)
+    conn.execute(f"CREATE TABLE {table}_new ({columns}, PRIMARY KEY ({keys})) WITHOUT ROWID")
+    if table in db.table_names():
+        not_null = " AND ".join(f"{k} IS NOT NULL" for k in key)
+        conn.execute(f"INSERT OR IGNORE INTO {table}_new ({names}) SELECT {names} FROM {table}"
+                     f" WHERE {not_null} ORDER BY {keys}")
+        conn.execute(f"DROP TABLE {table}")  # and its indexes
+    conn.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
+
+
 def _v4(db: sqlite_utils.Database) -> None:
     # LSH band keys as one covering B-tree: a WITHOUT ROWID table keyed (band_key,
     # article_id) instead of a rowid table plus an index on band_key. Each stored key is one
     # B-tree insert instead of two, the probe reads article ids straight from the key, and a
     # repeated (key, article) pair is stored once (inserts are INSERT OR IGNORE).
-    conn = db.conn
-    conn.execute(
-        "CREATE TABLE dedup_bands_v4 (band_key INTEGER NOT NULL, article_id INTEGER NOT NULL,"
-        " PRIMARY KEY (band_key, article_id)) WITHOUT ROWID"
-    )
-    if "dedup_bands" in db.table_names():
-        conn.execute(
-            "INSERT OR IGNORE INTO dedup_bands_v4 (band_key, article_id)"
-            " SELECT band_key, article_id FROM dedup_bands"
-            " WHERE band_key IS NOT NULL AND article_id IS NOT NULL"
-            " ORDER BY band_key, article_id"
-        )
-        conn.execute("DROP TABLE dedup_bands")  # and its index on band_key
-    conn.execute("ALTER TABLE dedup_bands_v4 RENAME TO dedup_bands")
+    _rebuild_without_rowid(db, "dedup_bands",
+                           "band_key INTEGER NOT NULL, article_id INTEGER NOT NULL",
+                           ("band_key", "article_id"))
 
 
 def _v5(db: sqlite_utils.Database) -> None:
     # Story keys as a WITHOUT ROWID table keyed (story_id, key) (the old unique index) with
     # the index on (key, seen): that index then holds story_id too, so the candidate-story
     # probe reads no table rows, and a key costs two B-tree inserts instead of three.
-    conn = db.conn
-    conn.execute(
-        "CREATE TABLE story_keys_v5 (key TEXT NOT NULL, story_id INTEGER NOT NULL, seen TEXT,"
-        " PRIMARY KEY (story_id, key)) WITHOUT ROWID"
-    )
-    if "story_keys" in db.table_names():
-        conn.execute(
-            "INSERT OR IGNORE INTO story_keys_v5 (key, story_id, seen)"
-            " SELECT key, story_id, seen FROM story_keys"
-            " WHERE key IS NOT NULL AND story_id IS NOT NULL ORDER BY story_id, key"
-        )
-        conn.execute("DROP TABLE story_keys")  # and its two indexes
-    conn.execute("ALTER TABLE story_keys_v5 RENAME TO story_keys")
-    conn.execute("CREATE INDEX idx_story_keys_key_seen ON story_keys (key, seen)")
+    _rebuild_without_rowid(db, "story_keys",
+                           "key TEXT NOT NULL, story_id INTEGER NOT NULL, seen TEXT",
+                           ("story_id", "key"))
+    db.conn.execute("CREATE INDEX idx_story_keys_key_seen ON story_keys (key, seen)")
 
 
 def _v6(db: sqlite_utils.Database) -> None:
