@@ -48,6 +48,7 @@ from aggregator.dedup.stories import (  # noqa: E402
 )
 from aggregator.dedup.urls import canonical_url  # noqa: E402
 from aggregator.models import Attribution  # noqa: E402
+from aggregator.store.db import configure_connection  # noqa: E402
 from aggregator.store.dedup import Deduplicator  # noqa: E402
 
 FIXTURES = ROOT / "fixtures" / "dedup" / "articles.jsonl"
@@ -477,10 +478,7 @@ def scale_one(n: int, window: int, settings: DedupSettings = DEFAULT_SETTINGS, *
         load_s = time.perf_counter() - t0
         conn.close()
         conn = sqlite3.connect(path)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA cache_size=-65536")
-        conn.execute("PRAGMA wal_autocheckpoint=10000")
+        configure_connection(conn)  # the store's own connection settings
         if mmap_mb:
             conn.execute(f"PRAGMA mmap_size={int(mmap_mb) << 20}")
         index = DedupIndex(conn, settings)
