@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import bench_modules
 import lxml.html
 import pytest
 
 from aggregator.extract.attribution import find_attributions
 from aggregator.models import Attribution
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("bench_attribution",
-                                               ROOT / "bench" / "attribution.py")
-assert _spec and _spec.loader
-bench = importlib.util.module_from_spec(_spec)
-sys.modules["bench_attribution"] = bench
-_spec.loader.exec_module(bench)
+bench = bench_modules.load("attribution")
 
 URL = "https://news.example/2026/05/story.html"
 

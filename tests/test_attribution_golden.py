@@ -9,19 +9,10 @@ should then be recorded here — fails the test for that page.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import bench_modules
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("bench_attribution_golden",
-                                               ROOT / "bench" / "attribution.py")
-assert _spec and _spec.loader
-bench = importlib.util.module_from_spec(_spec)
-sys.modules["bench_attribution_golden"] = bench
-_spec.loader.exec_module(bench)
+bench = bench_modules.load("attribution")
 
 CASES = bench.load_cases(("attribution", "site"))
 _MODE, RUN = bench.runner("extract")

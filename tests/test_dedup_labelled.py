@@ -3,24 +3,15 @@ quality floors, different events kept apart, re-adding changes nothing."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
+import bench_modules
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_dedup", ROOT / "bench" / "dedup.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_dedup"] = module
-    spec.loader.exec_module(module)
-    return module
+    return bench_modules.load("dedup")
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,22 @@ from pathlib import Path
 from aggregator.store.db import Store
 
 
+def _old_database(path: Path, version: int, sql: str, rows: list[tuple]) -> None:
+    """A database file made by the migrations up to ``version`` (as an older program left
+    it), with ``rows`` inserted by ``sql``."""
+    import sqlite_utils
+
+    from aggregator.store.schema import MIGRATIONS
+
+    db = sqlite_utils.Database(path)
+    for step in range(1, version + 1):
+        MIGRATIONS[step](db)
+    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(version),))
+    db.conn.executemany(sql, rows)
+    db.conn.commit()
+    db.close()
+
+
 def _open_and_read(path: str, barrier: mp.synchronize.Barrier) -> str:
     barrier.wait()
     try:
@@ -32,19 +48,9 @@ def test_processes_creating_one_database_at_once_all_succeed(tmp_path: Path) -> 
 
 
 def test_version_3_band_keys_move_to_a_without_rowid_table(tmp_path: Path) -> None:
-    import sqlite_utils
-
-    from aggregator.store.schema import MIGRATIONS
-
     path = tmp_path / "v3.db"
-    db = sqlite_utils.Database(path)
-    for version in (1, 2, 3):
-        MIGRATIONS[version](db)
-    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '3')")
     rows = [(-5, 1), (7, 1), (7, 2), (2**63 - 1, 3), (7, 2)]  # one pair stored twice
-    db.conn.executemany("INSERT INTO dedup_bands (band_key, article_id) VALUES (?, ?)", rows)
-    db.conn.commit()
-    db.close()
+    _old_database(path, 3, "INSERT INTO dedup_bands (band_key, article_id) VALUES (?, ?)", rows)
     with Store.open(path) as store:
         conn = store.conn
         sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'dedup_bands'"
@@ -77,20 +83,10 @@ def test_a_new_database_gets_the_without_rowid_band_table(tmp_path: Path) -> Non
 
 
 def test_version_4_story_keys_move_to_a_without_rowid_table(tmp_path: Path) -> None:
-    import sqlite_utils
-
-    from aggregator.store.schema import MIGRATIONS
-
     path = tmp_path / "v4.db"
-    db = sqlite_utils.Database(path)
-    for version in (1, 2, 3, 4):
-        MIGRATIONS[version](db)
-    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '4')")
     rows = [("e:kestrel optics", 1, "2024-05-01T00:00:00Z"), ("m:Z6III", 1, "2024-05-01T00:00:00Z"),
             ("e:kestrel optics", 2, "2025-05-01T00:00:00Z")]
-    db.conn.executemany("INSERT INTO story_keys (key, story_id, seen) VALUES (?, ?, ?)", rows)
-    db.conn.commit()
-    db.close()
+    _old_database(path, 4, "INSERT INTO story_keys (key, story_id, seen) VALUES (?, ?, ?)", rows)
     with Store.open(path) as store:
         conn = store.conn
         sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'story_keys'"
@@ -111,22 +107,12 @@ def test_version_4_story_keys_move_to_a_without_rowid_table(tmp_path: Path) -> N
 def test_version_5_attribution_names_are_indexed_on_upgrade(tmp_path: Path) -> None:
     """v6 builds the folded name index for the attributions already stored, and the name
     filters then find them by phrase (case and accents folded, whole words only)."""
-    import sqlite_utils
-
     from aggregator.search.sql import name_phrase
-    from aggregator.store.schema import MIGRATIONS
 
     path = tmp_path / "v5.db"
-    db = sqlite_utils.Database(path)
-    for version in range(1, 6):
-        MIGRATIONS[version](db)
-    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', '5')")
-    db.conn.executemany(
-        "INSERT INTO attributions (article_id, kind, name) VALUES (?, ?, ?)",
-        [(1, "quote", "Céline Marchetti"), (2, "source", "Leica Camera AG"),
-         (3, "author", "Leicas Fan")])
-    db.conn.commit()
-    db.close()
+    _old_database(path, 5, "INSERT INTO attributions (article_id, kind, name) VALUES (?, ?, ?)",
+                  [(1, "quote", "Céline Marchetti"), (2, "source", "Leica Camera AG"),
+                   (3, "author", "Leicas Fan")])
     with Store.open(path) as store:
         def found(name: str) -> list[int]:
             return [r[0] for r in store.conn.execute(
