@@ -352,11 +352,56 @@ def test_byline_parts_that_are_not_names_are_skipped() -> None:
 
 def test_first_author_meta_wins_and_byl_is_read() -> None:
     body = f"<article><h1>Lens news today</h1><p>{PARA}</p><p>{PARA}</p></article>"
-    both = ('<meta name="author" content="Ana Costa">'
-            '<meta name="dc.creator" content="Someone Else">')
+    both = ('<meta name="author" content="Someone Else">'
+            '<meta property="dc:creator twitter:site_name" content="Ana Costa">')
     assert extract_article(page(body, head=both), URL).authors == ("Ana Costa",)
+    url_first = ('<meta name="author" content="https://example.org/staff/7">'
+                 '<meta property="article:author" content="Ana Costa">')
+    assert extract_article(page(body, head=url_first), URL).authors == ("Ana Costa",)
     byl = '<meta name="byl" content="By Corey Kilgannon">'
     assert extract_article(page(body, head=byl), URL).authors == ("Corey Kilgannon",)
+
+
+def test_title_is_the_metadata_title_that_agrees_with_the_visible_headline() -> None:
+    body = f"<article><h1>The deck of cards that made tarot famous</h1><p>{PARA}</p></article>"
+    head = """<meta property="og:title" content="You know these cards because of 3 people">
+    <script type="application/ld+json">{"@type": "NewsArticle",
+      "headline": "The deck of cards that made tarot famous"}</script>"""
+    assert extract_article(page(body, head=head), URL).title == (
+        "The deck of cards that made tarot famous")
+    # a word of difference is still agreement: the metadata title is kept
+    body = f"<article><h1>How we designed Dropbox ATF: an async framework</h1><p>{PARA}</p>"
+    head = '<meta property="og:title" content="How we designed Dropbox’s ATF - an async framework">'
+    assert extract_article(page(body, head=head), URL).title == (
+        "How we designed Dropbox’s ATF - an async framework")
+    # no headline on the page: Dublin Core, then OpenGraph, then Parse.ly, then <title>
+    body = f"<article><p>{PARA}</p><p>{PARA}</p></article>"
+    head = ('<meta property="og:title" content="A title">'
+            '<meta property="x:title dc:title" content="Preferred title">')
+    assert extract_article(page(body, head=head), URL).title == "Preferred title"
+    head = '<meta name="parsely-title" content="Lens maker opens a plant">'
+    assert extract_article(page(body, head=head), URL).title == "Lens maker opens a plant"
+
+
+def test_jsonld_organisation_author_is_kept_when_nobody_signs_and_agencies_stay_upper() -> None:
+    body = f"<article><h1>Lens news today</h1><p>{PARA}</p><p>{PARA}</p></article>"
+    head = """<script type="application/ld+json">{"@type": "NewsArticle",
+      "author": {"@type": "Organization", "name": "Reuters"},
+      "publisher": {"@type": "Organization", "name": "Daily Lens"}}</script>"""
+    assert extract_article(page(body, head=head), URL).authors == ("Reuters",)
+    own = head.replace('"Reuters"', '"Daily Lens"')
+    assert extract_article(page(body, head=own), URL).authors == ()
+    body = (f'<article><h1>Lens news today</h1><span class="author">By AFP</span>'
+            f"<p>{PARA}</p></article>")
+    assert extract_article(page(body), URL).authors == ("AFP",)
+
+
+def test_byline_of_the_next_story_on_a_multi_story_page_is_not_an_author() -> None:
+    story = f"<p>{PARA} {PARA}</p>"
+    body = (f'<div class="col"><h1>Weekly edition</h1><div class="FeatureByline">By <b>Nathan '
+            f'Willis</b></div>{story}{story}<h2>Next story</h2><div class="FeatureByline">By '
+            f"<b>Jonathan Corbet</b></div>{story}</div>")
+    assert extract_article(page(body), URL).authors == ("Nathan Willis",)
 
 
 def test_jsonld_headline_that_disagrees_with_title_and_h1_is_not_the_title() -> None:

@@ -63,8 +63,8 @@ def clean_author(raw: str) -> str | None:
         return None
     if not any(ch.isalpha() for ch in text):
         return None
-    if text.isupper() and len(words) <= 4:  # "JOHN SMITH" -> "John Smith"
-        text = text.title()
+    if text.isupper() and len(words) <= 4 and not (len(words) == 1 and len(text) <= 4):
+        text = text.title()  # "JOHN SMITH" -> "John Smith"; an agency ("AFP", "DPA") stays
     return text
 
 

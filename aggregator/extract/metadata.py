@@ -146,16 +146,18 @@ def _article_ld(objects: list[dict[str, Any]]) -> dict[str, Any] | None:
     return best
 
 
-def _ld_names(value: Any) -> list[str]:
+def _ld_names(value: Any, *, organizations: bool = False) -> list[str]:
+    """Names in a JSON-LD ``author``: people, or (``organizations``) only organisations."""
     if isinstance(value, str):
-        return [value]
+        return [] if organizations else [value]
     if isinstance(value, list):
         out: list[str] = []
         for item in value:
-            out.extend(_ld_names(item))
+            out.extend(_ld_names(item, organizations=organizations))
         return out
     if isinstance(value, dict):
-        if any(t.lower() == "organization" for t in _types(value)):
+        if any(t.lower() in ("organization", "newsmediaorganization", "corporation")
+               for t in _types(value)) != organizations:
             return []
         name = value.get("name")
         if isinstance(name, str):
@@ -202,6 +204,28 @@ def _agrees(title: str, *others: str | None) -> bool:
     known = [_norm(o) for o in others if o]
     t = _norm(title)
     return not known or any(t in o or o in t for o in known if o)
+
+
+def _pick_title(candidates: list[str | None], h1s: list[str]) -> str | None:
+    """The first title candidate that agrees with a visible headline, else the first one.
+
+    Metadata titles are written for sharing and may differ from the headline on the page
+    (og:title "X is Y" against a headline "X hands-on: Y"); the visible ``<h1>`` decides.
+    Short ``<h1>`` texts (a logo, a section name) decide nothing.
+    """
+    known = [c for c in candidates if c]
+    heads = [_norm(h) for h in h1s if len(_norm(h)) >= 12 and len(h.split()) >= 3]
+    for cand in known:
+        c = _norm(cand)
+        if c and any(c in h or h in c or _mostly_same(c, h) for h in heads):
+            return cand
+    return known[0] if known else None
+
+
+def _mostly_same(a: str, b: str) -> bool:
+    """Two normalised titles that differ in a word or two ("Dropbox's ATF -" / "Dropbox ATF:")."""
+    wa, wb = set(a.split()), set(b.split())
+    return len(wa & wb) >= 0.8 * min(len(wa), len(wb))
 
 
 def clean_title(raw: str, *, site_name: str | None = None, h1: str | None = None) -> str:
@@ -311,7 +335,7 @@ def _visible_bylines(root: HtmlElement, site_name: str | None = None) -> tuple[s
     for el in _BYLINE_XPATH(root):
         if not _is_byline(el):
             continue
-        if first is not None and not _near(first, el):
+        if first is not None and (not _near(first, el) or _story_between(root, first, el)):
             break
         text = _byline_text(el)
         found = clean_authors([text], site_name=site_name) if text else ()
@@ -321,6 +345,21 @@ def _visible_bylines(root: HtmlElement, site_name: str | None = None) -> tuple[s
             first = el
         names.extend(n for n in found if n not in names)
     return drop_extended(names)
+
+
+def _story_between(root: HtmlElement, a: HtmlElement, b: HtmlElement) -> bool:
+    """True when a paragraph of prose lies between bylines ``a`` and ``b``: ``b`` signs the
+    next story of a page that lists several (a weekly edition, a live page), not ``a``'s."""
+    seen = False
+    for el in root.iter():
+        if el is a:
+            seen = True
+        elif el is b:
+            return False
+        elif seen and el.tag == "p" and len(el.text_content()) > 200:
+            return True
+    return False
+
 
 
 def _near(a: HtmlElement, b: HtmlElement) -> bool:
@@ -335,8 +374,10 @@ def _near(a: HtmlElement, b: HtmlElement) -> bool:
 
 # --------------------------------------------------------------------------- assembly
 
-_AUTHOR_METAS = ("author", "article:author", "byl", "sailthru.author", "parsely-author",
-                 "dc.creator", "dc:creator")
+# Dublin Core first: a deliberate metadata vocabulary, where a plain "author" meta is often
+# a CMS account or the site.
+_AUTHOR_METAS = ("dc:creator", "dcterms.creator", "dc.creator", "author", "article:author",
+                 "byl", "sailthru.author", "parsely-author")
 
 
 def _is_url(value: str) -> bool:
@@ -368,7 +409,10 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
     if headline and page_title and h1 and _agrees(page_title, h1) and not _agrees(
             headline, page_title, h1):
         headline = None  # <title> and <h1> agree on another title: a description, not it
-    raw = (_first(metas, "og:title", "twitter:title") or headline or page_title or h1 or "")
+    raw = _pick_title([_first(metas, "dc:title", "dcterms.title", "dc.title"),
+                       _first(metas, "og:title", "twitter:title"), headline,
+                       _first(metas, "parsely-title"), page_title],
+                      [_clean(h.text_content()) for h in h1s[:3]]) or h1 or ""
     md.raw_title = page_title or raw
     title = clean_title(raw, site_name=site, h1=h1)
     if not title and h1:
@@ -415,6 +459,12 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
                                    site_name=site)
     if not md.authors:
         md.authors = _visible_bylines(root, site)
+    if not md.authors:  # an organisation the JSON-LD names as author (not the site itself)
+        publisher = ld.get("publisher")
+        names = [n for n in _ld_names(ld.get("author"), organizations=True)
+                 if not (isinstance(publisher, dict) and _norm(n) == _norm(
+                     _ld_str(publisher.get("name")) or ""))]
+        md.authors = clean_authors(names, site_name=site)
 
     # dates
     md.published = _published(root, url, metas, ld)
