@@ -438,3 +438,20 @@ def test_the_headline_anchors_the_story_against_a_longer_teaser_stream() -> None
                 head="<title>Lens news today</title>")
     art = extract_article(html, URL)
     assert PARA in art.text and teaser not in art.text
+
+
+def test_story_opened_in_a_modal_is_extracted_with_its_own_byline() -> None:
+    # a page that shows the story in an overlay above a stream of other content: the
+    # wrappers' class names say "modal", and comment signatures come first in the document
+    stream = "".join(f'<li><h3><a href="/n/{i}">Town bake sale number {i} raises funds</a>'
+                     f'</h3><div class="byline">J J</div><p>Readers wrote in.</p></li>'
+                     for i in range(6))
+    body = (f'<ul id="stream">{stream}</ul><div class="render-target-modal">'
+            f'<div class="modal-canvas"><article><header><h1>Cargo ship breaks up over '
+            f'Siberia</h1></header><div class="auth"><div class="author">NATALIYA VASILYEVA'
+            f'</div></div>{f"<p>{PARA}</p>" * 8}'
+            f"</article></div></div>")
+    article = extract_article(page(body), URL)
+    assert article.authors == ("Nataliya Vasilyeva",)
+    assert article.text.count("weather-sealed barrel") == 8
+    assert "bake sale" not in article.text

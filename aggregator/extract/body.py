@@ -61,6 +61,11 @@ def _names_verdict(names: str) -> int:
     return verdict
 
 
+#: Paragraph credit (about characters of prose) an ``<article>`` with an ``<h1>`` needs before
+#: clutter-named wrappers around it are read as layout (a story opened in a modal).
+STORY_WRAPPER_CREDIT = 800.0
+
+
 class Clutter:
     """Judges elements as clutter (memoized), from tag, role, visibility and class/id words."""
 
@@ -70,6 +75,7 @@ class Clutter:
         self.raw_credit = raw_credit or {}
         self.raw_total = max(self.raw_credit.values(), default=0.0)
         self._inside: dict[HtmlElement, bool] = {}
+        self._wrappers: frozenset[HtmlElement] | None = None
         for el in drop:
             self._own[el] = True
         self._keep = set(keep)
@@ -113,8 +119,21 @@ class Clutter:
             if verdict == 2:
                 return True
             if verdict == 1:
-                return not self._holds_page(el)
+                return not (self._holds_page(el) or el in self._story_wrappers(el))
         return False
+
+    def _story_wrappers(self, el: HtmlElement) -> frozenset[HtmlElement]:
+        """Ancestors of the page's one headlined ``<article>`` (an ``<h1>`` and article text in
+        it): a story shown in a modal or an overlay panel, whose wrappers' class names say
+        "modal" or "panel", is still the story."""
+        if self._wrappers is None:
+            root = el.getroottree().getroot()
+            stories = [a for a in root.iter("article")
+                       if self.raw_credit.get(a, 0.0) >= STORY_WRAPPER_CREDIT
+                       and a.find(".//h1") is not None]
+            self._wrappers = frozenset(stories[0].iterancestors()) if len(
+                stories) == 1 else frozenset()
+        return self._wrappers
 
     def _holds_page(self, el: HtmlElement) -> bool:
         """A layout wrapper whose class merely mentions a sidebar or nav: it holds most of the

@@ -332,9 +332,10 @@ def _visible_bylines(root: HtmlElement, site_name: str | None = None) -> tuple[s
     grandparent); bylines of related stories further down are not the author's."""
     first: HtmlElement | None = None
     names: list[str] = []
-    for el in _BYLINE_XPATH(root):
-        if not _is_byline(el):
-            continue
+    candidates = [el for el in _BYLINE_XPATH(root) if _is_byline(el)]
+    if len(candidates) > 1:
+        candidates = _from_headline(root, candidates)
+    for el in candidates:
         if first is not None and (not _near(first, el) or _story_between(root, first, el)):
             break
         text = _byline_text(el)
@@ -345,6 +346,31 @@ def _visible_bylines(root: HtmlElement, site_name: str | None = None) -> tuple[s
             first = el
         names.extend(n for n in found if n not in names)
     return drop_extended(names)
+
+
+def _from_headline(root: HtmlElement, candidates: list[HtmlElement]) -> list[HtmlElement]:
+    """Candidates from the byline right under the headline on: a byline within a few
+    elements after the page's ``<h1>`` signs the story, whatever comes earlier in the
+    document (comment signatures, the stories of a page shown behind an overlay)."""
+    h1 = next((h for h in root.iter("h1") if len(h.text_content().split()) >= 3), None)
+    if h1 is None:
+        return candidates
+    wanted = set(candidates)
+    after = -1
+    for el in root.iter():
+        if el is h1:
+            after = 0
+        elif after >= 0:
+            after += 1
+            if el in wanted:
+                return candidates[candidates.index(el):]
+            if after > BYLINE_AFTER_HEADLINE:
+                break
+    return candidates
+
+
+#: How many elements after the headline a byline may sit to be taken as the story's own.
+BYLINE_AFTER_HEADLINE = 60
 
 
 def _story_between(root: HtmlElement, a: HtmlElement, b: HtmlElement) -> bool:
