@@ -293,8 +293,10 @@ def _date_match(expected: str, got) -> bool:  # noqa: ANN001
     return want.date() == got.date()
 
 
-def print_metadata_table(cases: list[Case]) -> None:
+def print_metadata_table(cases: list[Case], *, show_misses: bool = False) -> None:
     import trafilatura
+
+    misses: list[str] = []
 
     rows = {"ours": [0, 0, 0, 0, 0], "trafilatura": [0, 0, 0, 0, 0]}
     n_title = n_author = n_named = n_date = 0
@@ -329,9 +331,14 @@ def print_metadata_table(cases: list[Case]) -> None:
                 rows[tool][1] += 1
             if meta.get("title") and _title_loose(title, meta["title"]):
                 rows[tool][3] += 1
+            elif meta.get("title") and tool == "ours":
+                misses.append(f"title   {case.name}: {title!r} / reference {meta['title']!r}")
             if named and authors and _byline_tokens(authors) == _byline_tokens(
                     meta["byline"]):
                 rows[tool][4] += 1
+            elif named and tool == "ours":
+                misses.append(f"author  {case.name}: {authors!r} / reference "
+                              f"{' '.join(meta['byline'].split())!r}")
             if meta.get("publishedTime"):
                 if isinstance(date, str):
                     from aggregator.extract.dates import parse_date
@@ -354,6 +361,10 @@ def print_metadata_table(cases: list[Case]) -> None:
           " reference byline's words without 'By', dates,\nmonths and URLs, against the words"
           " of the names we give; references whose byline has no name left\n(\"Follow"
           " Author\", \"Last Updated: <date>\") are not counted there.")
+    if show_misses:
+        print("\nOur misses in the two lenient columns (ours / reference):")
+        for line in misses:
+            print("  " + line)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -368,6 +379,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split-attribution", action="store_true",
                         help="also time ours without the attribution pass")
     parser.add_argument("--only-ours", action="store_true", help="skip the other tools")
+    parser.add_argument("--show-misses", action="store_true",
+                        help="list our title and author misses against the reference")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     import logging
@@ -392,7 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_memory:
         print("peak KiB: largest traced Python heap while extracting one page (first 200 pages)")
     if kind == "readability" and not args.no_metadata and not args.only_ours:
-        print_metadata_table(cases)
+        print_metadata_table(cases, show_misses=args.show_misses)
 
 
 if __name__ == "__main__":
