@@ -336,6 +336,19 @@ def _stored_article(obj: Context, store: Any, ident: str) -> dict[str, Any] | No
     return store.article(form) if form and form != ident else None
 
 
+def _published_line(article: dict[str, Any]) -> str | None:
+    """The date the article is filed under, saying where it comes from when the page and the
+    feed entry disagree (or the page states none)."""
+    published, feed = article.get("published"), article.get("feed_published")
+    if not published:
+        return None
+    if article.get("published_source") == "feed":
+        return f"{published} (the feed's date; the page states none)"
+    if feed and feed[:16] != published[:16]:
+        return f"{published} (the page's date; the feed says {feed})"
+    return published
+
+
 def _print_article(article: dict[str, Any], fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(article_json(article), ensure_ascii=False, indent=2))
@@ -343,7 +356,7 @@ def _print_article(article: dict[str, Any], fmt: str) -> None:
     click.echo(click.style(article["title"], bold=True))
     meta = [
         ("By", ", ".join(article.get("authors") or []) or None),
-        ("Published", article.get("published")),
+        ("Published", _published_line(article)),
         ("Source", article.get("source")),
         ("URL", article.get("canonical_url") or article.get("url")),
         ("Language", article.get("language")),

@@ -63,9 +63,9 @@ GENERATOR = "aggregator"
 
 #: The fields of ``aggregator show --format json`` (and of every JSON Lines row).
 PUBLIC_FIELDS = (
-    "id", "url", "canonical_url", "source", "title", "authors", "published", "modified",
-    "feed_published", "fetched", "language", "summary", "site_name", "image", "section",
-    "tags", "duplicate_of", "story_id", "text", "attributions",
+    "id", "url", "canonical_url", "source", "title", "authors", "published",
+    "published_source", "modified", "feed_published", "fetched", "language", "summary",
+    "site_name", "image", "section", "tags", "duplicate_of", "story_id", "text", "attributions",
 )
 CSV_FIELDS = (
     "id", "url", "canonical_url", "source", "title", "authors", "published", "modified",

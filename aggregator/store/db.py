@@ -80,6 +80,16 @@ def configure_connection(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
 
 
+def published_date(article: Article, entry: Entry | None) -> tuple[datetime | None, str | None]:
+    """The date an article is filed under and where it comes from: the page's own date
+    ("page"), else the feed entry's ("feed"), else none."""
+    if article.published is not None:
+        return article.published, "page"
+    if entry is not None and entry.published is not None:
+        return entry.published, "feed"
+    return None, None
+
+
 @dataclass(frozen=True)
 class SaveResult:
     article_id: int
@@ -259,7 +269,9 @@ class Store:
         article, only the new URL aliases are added (``created`` is False).
         """
         settings = dedup or DEFAULT_DEDUP
-        published = article.published or (entry.published if entry else None) or fetched
+        # The page's own date when it states one, else the feed entry's (both are stored).
+        stated, stated_by = published_date(article, entry)
+        published = stated or fetched
         # The fingerprint is pure and the slow part: compute it before taking the lock.
         feats = features_of(article.title, article.text, published, article.attributions,
                             url=canonical_url, settings=settings)
@@ -279,13 +291,13 @@ class Store:
             image = article.image
             cur = self.conn.execute(
                 "INSERT INTO articles (url, canonical_url, source, title, authors, published,"
-                " modified, feed_published, fetched, language, summary, text, html, site_name,"
-                " image_url, image_caption, image_credit, section, tags, guid)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " published_source, modified, feed_published, fetched, language, summary, text,"
+                " html, site_name, image_url, image_caption, image_credit, section, tags, guid)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     article.url, canonical_url, source, article.title,
                     json.dumps(list(article.authors), ensure_ascii=False),
-                    iso(article.published), iso(article.modified),
+                    iso(stated), stated_by, iso(article.modified),
                     iso(entry.published) if entry else None, iso(fetched), article.language,
                     article.summary, article.text, article.html, article.site_name,
                     image.url if image else None, image.caption if image else None,
@@ -383,6 +395,7 @@ class Store:
         if full:
             out.update({
                 "modified": row["modified"], "feed_published": row["feed_published"],
+                "published_source": row["published_source"],
                 "site_name": row["site_name"], "image": row["image_url"],
                 "image_caption": row["image_caption"], "image_credit": row["image_credit"],
                 "section": row["section"], "tags": json.loads(row["tags"] or "[]"),

@@ -14,7 +14,7 @@ import sqlite_utils
 from aggregator.errors import StoreError
 from aggregator.search.normalize import NAME_FOLD_SQL
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -179,8 +179,19 @@ def _v6(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v7(db: sqlite_utils.Database) -> None:
+    # Which date ``published`` holds: "page" (the article page's own metadata) or "feed"
+    # (the page gives none; the feed entry's date). Both dates stay: ``feed_published`` keeps
+    # the feed's. Older rows kept a page-less article's ``published`` empty, so date filters
+    # and date order skipped it: they now take the feed's date, marked as such.
+    db.execute("ALTER TABLE articles ADD COLUMN published_source TEXT")
+    db.execute("UPDATE articles SET published_source = 'page' WHERE published IS NOT NULL")
+    db.execute("UPDATE articles SET published = feed_published, published_source = 'feed'"
+               " WHERE published IS NULL AND feed_published IS NOT NULL")
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
-    1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6,
+    1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7,
 }
 
 
@@ -203,6 +214,9 @@ def migrate(db: sqlite_utils.Database) -> int:
     for version in range(start + 1, SCHEMA_VERSION + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
+            if current_version(db) >= version:  # another process took this step meanwhile
+                conn.execute("COMMIT")
+                continue
             MIGRATIONS[version](db)
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
