@@ -8,6 +8,8 @@ Config (``[[watches]]`` entries, validated by ``parse_watches``)::
     sources = ["camerablog", "magazine"]    # optional: only articles from these sources
     cites = ["Digital Camera World"]        # optional: the article cites one of these outlets
     quoted = ["Anna Berger"]                # optional: the article quotes one of these people
+                                            # (names match as `search --cites/--quoted` do:
+                                            # whole words, case and accents folded)
     webhook = "https://hooks.example/x"     # a JSON POST per match, and/or
     jsonl = "alerts/leica.jsonl"            # a JSON line appended per match
 
@@ -47,6 +49,7 @@ import httpx
 
 from aggregator.errors import AggregatorError, ConfigError, QueryError
 from aggregator.models import Article, Source
+from aggregator.search.normalize import fold_name
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +152,20 @@ def parse_watches(raw: list, file: str, *, base_dir: str | Path | None = None
 
 
 # -- matching -----------------------------------------------------------------------------
-def _fold(name: str) -> str:
-    return " ".join(name.casefold().split())
+def _words(name: str) -> str:
+    """A name's words, folded as the name filters fold them (case, accents), space-joined
+    and framed by spaces, so that a containment test matches whole words only."""
+    return " " + " ".join(_WORD.findall(fold_name(name))) + " "
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _names_match(names: set[str], wanted: tuple[str, ...]) -> bool:
+    """Does one of ``wanted`` occur, as whole words in order, in one of ``names``? The rule of
+    ``search --cites/--quoted``: "Leica" matches "Leica Camera AG", "celine" "Céline Marchetti"."""
+    targets = [w for w in (_words(x) for x in wanted) if w.strip()]
+    return any(t in n for n in names for t in targets)
 
 
 def match_article(store: Any, watch: Watch, article_id: int, article: Article,
@@ -159,13 +174,13 @@ def match_article(store: Any, watch: Watch, article_id: int, article: Article,
     if watch.sources and source_name not in watch.sources:
         return False
     if watch.cites:
-        cited = {_fold(a.name) for a in article.attributions
+        cited = {_words(a.name) for a in article.attributions
                  if a.kind in ("source", "press_release")}
-        if not cited & {_fold(c) for c in watch.cites}:
+        if not _names_match(cited, watch.cites):
             return False
     if watch.quoted:
-        quoted = {_fold(a.name) for a in article.attributions if a.kind == "quote"}
-        if not quoted & {_fold(q) for q in watch.quoted}:
+        quoted = {_words(a.name) for a in article.attributions if a.kind == "quote"}
+        if not _names_match(quoted, watch.quoted):
             return False
     row = store.conn.execute(
         "SELECT 1 FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?",

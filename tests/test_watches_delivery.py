@@ -148,6 +148,21 @@ def test_match_filters(store) -> None:
     assert not match_article(store, w_quoted, aid2, art2, "wire")
 
 
+def test_watch_names_match_like_the_search_name_filters(store) -> None:
+    """Accents and case folded, whole words in order: "Leica" is cited by "Leica Camera AG",
+    "celine marchetti" quotes "Céline Marchetti"; "Leic" and "Marchetti Céline" do not match."""
+    attrs = (Attribution("press_release", "Leica Camera AG"),
+             Attribution("quote", "Céline Marchetti", text="Fast"))
+    aid, art = _new(store, 52, attributions=attrs)
+    found = {w.name for w in parse_watches([
+        {"name": "leica", "query": "kestrel", "cites": ["Leica"], "jsonl": "x"},
+        {"name": "leic", "query": "kestrel", "cites": ["Leic"], "jsonl": "x"},
+        {"name": "celine", "query": "kestrel", "quoted": ["celine MARCHETTI"], "jsonl": "x"},
+        {"name": "order", "query": "kestrel", "quoted": ["Marchetti Céline"], "jsonl": "x"},
+    ], "c.toml") if match_article(store, w, aid, art, "magazine")}
+    assert found == {"leica", "celine"}
+
+
 # -- delivery -----------------------------------------------------------------------------
 def test_jsonl_delivery(store, tmp_path: Path) -> None:
     out = tmp_path / "alerts" / "k.jsonl"
