@@ -393,6 +393,33 @@ def test_search_formats_agree(crawled: dict) -> None:
         assert heads == [f"[{h['id']}] {h['title']}" for h in as_json]
 
 
+#: The events of fixtures/README.md ("Stories"), each with its pages.
+EVENTS = [
+    ("/pressroom/press/kestrel-k9-launch.", "/magazine/2026/03/kestrel-k9-announced.",
+     "kestrel-k9-announced-61mp-stacked-sensor", "/kestrel-k9-first-look"),
+    ("/kestrel-k9-shortage-sensor-yields", "/kestrel-k9-shortage-dealers"),
+    ("/norikawa-to-exit-compact-cameras", "/report-norikawa-to-quit-compact-cameras"),
+    ("/aurel-lumen-35mm-f12-announced", "/aurel-unveils-lumen-35mm-f12"),
+    ("/aurel-lumen-35mm-f12-hands-on",),
+    ("/kestrel-k9-reviews-roundup",),
+    ("/press/k9-firmware-2-0", "/kestrel-k9-firmware-2-0"),
+    ("/norikawa-kumamoto-sensor-plant", "/norikawa-kumamoto-output-report"),
+    ("/ines-carvalho-lisbon-nights",),
+    ("/european-service-centre-amsterdam", "/kestrel-servicezentrum-amsterdam",
+     "/kestrel-amsterdam-repair-hub"),
+    ("/kestrel-k9-price-increase-europe-uk", "/price-revision-europe-uk",
+     "/kestrel-confirms-k9-price-rise-europe"),
+    ("/aurel-lumen-85mm-f14-fotomesse", "/fotomesse-aurel-lumen-85",
+     "/aurel-lumen-85-erster-eindruck"),
+    ("/norikawa-nx-70-leaks",),
+    ("/norikawa-nx-70-announced", "/norikawa-nx-70-launch"),
+    ("/norikawa-nx-70-test",),
+    ("/press/kx-50mm-f1-4", "/kestrel-kx-50mm-f14-announced"),
+    ("/mariko-ishida-interview-kestrel",),
+    ("/kestrel-norikawa-sensor-deal", "/kestrel-norikawa-sensor-alliance"),
+]
+
+
 def test_duplicates_and_stories(crawled: dict, fixture_site: FixtureServer) -> None:
     db = str(crawled["db"])
     conn = sqlite3.connect(db)
@@ -423,6 +450,12 @@ def test_duplicates_and_stories(crawled: dict, fixture_site: FixtureServer) -> N
     assert leak
     stories = dict(conn.execute("SELECT id, first_source FROM stories").fetchall())
     assert stories[magazine[2]] == "kestrel-press"  # who reported first
+    # every event of the fixture README's story table is one story, and no two events share
+    # one (same companies, different events; the English, French and German Fotomesse pieces)
+    story_of = {page: article_for(page)[2] for event in EVENTS for page in event}
+    for event in EVENTS:
+        assert len({story_of[page] for page in event}) == 1, event
+    assert len({story_of[event[0]] for event in EVENTS}) == len(EVENTS)
     # search shows one row per story, `story` lists its articles in time order
     hits = json.loads(run("--db", db, "search", "K9 61MP", "--format", "json").output)
     assert len({h["story_id"] for h in hits}) == len(hits)

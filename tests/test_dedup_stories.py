@@ -152,3 +152,39 @@ def test_near_duplicate_found_through_story() -> None:
     decision = assign_story(copy, [story], DEFAULT_SETTINGS)
     assert decision.story_id == 2 and decision.duplicate_of == 41
     assert decision.similarity is not None and decision.similarity > 0.8
+
+
+def test_lens_names_and_number_units_in_titles() -> None:
+    from aggregator.dedup.stories import lens_names, title_terms
+
+    text = ("Aurel stellt das Lumen 85 mm f/1,4 vor. The Lumen 85mm is fast; the 50mm is not a "
+            "name, nor is 'A 35mm', and Sigma's Art 24–70mm counts.")
+    assert lens_names(text) == {"lumen 85mm": 2, "art 24-70mm": 1}
+    assert title_terms("Lumen 85 mm f/1,4: Erster Eindruck") >= {"85mm", "1.4", "lumen"}
+    assert title_terms("Aurel unveils Lumen 85mm f/1.4") >= {"85mm", "1.4", "lumen"}
+
+
+def test_one_lens_in_three_languages_is_one_story_and_another_lens_is_not() -> None:
+    """A launch report, and a German first impression three days later that shares no body
+    text with it: the lens name and the maker carry it into the story; the same maker's
+    other lens, the same week, stays apart."""
+    from datetime import UTC, datetime
+
+    from aggregator.dedup.stories import StoryCandidate, assign_story, features_of
+
+    t0 = datetime(2026, 9, 22, 14, tzinfo=UTC)
+    launch = features_of(
+        "Aurel unveils Lumen 85mm f/1.4 at the Fotomesse",
+        "Aurel has unveiled the Lumen 85mm f/1.4 at the Fotomesse in Cologne. The Lumen 85mm "
+        "weighs 640 g and ships in October, Aurel said.", t0)
+    story = StoryCandidate.from_features(1, [launch])
+    german = features_of(
+        "Aurel Lumen 85 mm f/1,4: Erster Eindruck von der Fotomesse",
+        "Auf der Fotomesse konnte ich das Lumen 85 mm von Aurel kurz ausprobieren. Das Lumen "
+        "85 mm fokussiert leise und schnell, sagt Aurel.", datetime(2026, 9, 25, tzinfo=UTC))
+    other = features_of(
+        "Aurel shows a Lumen 35mm f/1.2 prototype",
+        "Aurel also showed a Lumen 35mm f/1.2 prototype at its stand. The Lumen 35mm is due "
+        "next spring.", datetime(2026, 9, 23, tzinfo=UTC))
+    assert assign_story(german, [story]).story_id == 1
+    assert assign_story(other, [story]).story_id is None

@@ -2,8 +2,9 @@
 
 Pure. ``features_of(title, text, published, attributions)`` turns an article into
 ``ArticleFeatures``: title terms, named entities (capitalised names such as "Kestrel Optics",
-brands), product model codes ("Z6III", "X-T5" -> "XT5", "EOS R5 Mark II" -> "R5", "MK2"),
-cited press-release URLs, the published time and the body's MinHash signature.
+brands, and lens names such as "Lumen 85mm" however the space is written), product model
+codes ("Z6III", "X-T5" -> "XT5", "EOS R5 Mark II" -> "R5", "MK2"), cited press-release URLs,
+the published time and the body's MinHash signature.
 ``entity_keys(features)`` lists the strings the store indexes per story (``m:`` model codes,
 ``p:`` press-release URLs, ``e:`` entities) so candidate stories are found by indexed lookups,
 never by a scan. ``assign_story(features, candidates, settings)`` scores each candidate story
@@ -111,12 +112,40 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+# "85 mm" and "85mm" are one term, and so are "f/1,4" and "f/1.4" (a decimal comma).
+_NUMBER_UNIT = re.compile(r"(\d)[^\S\n]+(mm|mp|fps|cm|gb|tb)\b", re.I)
+_DECIMAL_COMMA = re.compile(r"(\d),(\d)")
+
+
 @lru_cache(maxsize=8192)
 def title_terms(title: str) -> frozenset[str]:
-    """Content words of a title, folded (no stopwords, no one-letter words)."""
+    """Content words of a title, folded (no stopwords, no one-letter words); a number and
+    its unit are one word, and a decimal comma is a point."""
+    if any(c.isdigit() for c in title):
+        title = _DECIMAL_COMMA.sub(r"\1.\2", _NUMBER_UNIT.sub(r"\1\2", title))
     return frozenset(
         f for f in (_fold(t) for t in tokens(title)) if len(f) > 1 and f not in _STOPWORDS
     )
+
+
+# A lens named by its line and focal length: "Lumen 85mm", "Lumen 85 mm", "Art 24-70mm".
+_LENS = re.compile(r"(?<![\w.’'-])([A-ZÀ-ÖØ-Þ][\w’'-]*)[^\S\n]+(\d{1,3}(?:[-–]\d{1,3})?)"
+                   r"[^\S\n]?mm\b")
+
+
+def lens_names(text: str) -> Counter[str]:
+    """Lens names with their counts, folded: "Lumen 85 mm" -> "lumen 85mm". A name counts
+    as a multi-word entity: two stories about one maker's 35mm and 85mm lenses share the
+    maker's name but not the lens."""
+    counts: Counter[str] = Counter()
+    if "mm" not in text:
+        return counts
+    for match in _LENS.finditer(text):
+        word = _fold(match.group(1))
+        if word in _NOT_NAMES or word in _STOPWORDS:
+            continue
+        counts[f"{word} {match.group(2).replace('–', '-')}mm"] += 1
+    return counts
 
 
 # A word holding both a digit and a letter, optionally followed by "II".."X" or "Mark II".
@@ -363,6 +392,9 @@ def features_of(title: str, text: str, published: datetime | None,
         t_multi, t_single, t_opener = _name_counts(title)
         for name in t_multi.keys() | t_single.keys() | t_opener.keys():
             ranked[name] += 100
+    ranked.update(lens_names(head))
+    for name in lens_names(title):
+        ranked[name] += 100
     entities = {e for e, _ in sorted(ranked.items(), key=lambda kv: (-kv[1], kv[0]))
                 [:max_entities]}
     press = {
