@@ -86,7 +86,7 @@ def test_version_6_rows_without_a_page_date_take_the_feed_date(tmp_path: Path) -
     db.conn.commit()
     db.close()
     with Store.open(path) as store:
-        rows = store.conn.execute(
-            "SELECT id, published, published_source FROM articles ORDER BY id").fetchall()
-    assert [tuple(r) for r in rows] == [(1, "2026-09-01T00:00:00Z", "page"),
-                                       (2, "2026-09-03T00:00:00Z", "feed"), (3, None, None)]
+        rows = [(a["id"], a["published"], a["published_source"])
+                for a in map(store.article, (1, 2, 3)) if a]
+    assert rows == [(1, "2026-09-01T00:00:00Z", "page"), (2, "2026-09-03T00:00:00Z", "feed"),
+                    (3, None, None)]

@@ -395,7 +395,8 @@ class Store:
         if full:
             out.update({
                 "modified": row["modified"], "feed_published": row["feed_published"],
-                "published_source": row["published_source"],
+                "published_source": row["published_source"] or (
+                    "page" if row["published"] else None),
                 "site_name": row["site_name"], "image": row["image_url"],
                 "image_caption": row["image_caption"], "image_credit": row["image_credit"],
                 "section": row["section"], "tags": json.loads(row["tags"] or "[]"),

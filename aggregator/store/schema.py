@@ -184,8 +184,9 @@ def _v7(db: sqlite_utils.Database) -> None:
     # (the page gives none; the feed entry's date). Both dates stay: ``feed_published`` keeps
     # the feed's. Older rows kept a page-less article's ``published`` empty, so date filters
     # and date order skipped it: they now take the feed's date, marked as such.
+    # Older dated rows keep NULL there (read as "page"): rewriting every row of a large
+    # store would copy the whole file through the WAL for one word.
     db.execute("ALTER TABLE articles ADD COLUMN published_source TEXT")
-    db.execute("UPDATE articles SET published_source = 'page' WHERE published IS NOT NULL")
     db.execute("UPDATE articles SET published = feed_published, published_source = 'feed'"
                " WHERE published IS NULL AND feed_published IS NOT NULL")
 
