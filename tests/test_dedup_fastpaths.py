@@ -133,3 +133,12 @@ def test_shared_entity_weight_equals_the_plain_definition() -> None:
         plain = sum((1.0 if " " in n else 0.5) for n in mine
                     if any(f in forms for f in _entity_forms(n)))
         assert shared_entity_weight(mine, theirs) == plain
+
+
+def test_token_hash_cache_fills_on_miss_and_stays_bounded(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setattr(fp, "_TOKEN_CACHE_MAX", 8)
+    monkeypatch.setattr(fp, "_TOKEN_HASHES", fp._TokenHashes())
+    words = [f"w{i % 13}" for i in range(60)]
+    assert fp._token_hashes(words) == [fp._token_hash(w) for w in words]
+    assert 0 < len(fp._TOKEN_HASHES) <= 8

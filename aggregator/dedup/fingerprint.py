@@ -204,7 +204,6 @@ _K2 = 0xC2B2AE3D27D4EB4F
 _K3 = 0xBF58476D1CE4E5B9
 
 
-_TOKEN_HASHES: dict[str, int] = {}
 _TOKEN_CACHE_MAX = 1 << 18
 
 
@@ -212,19 +211,23 @@ def _token_hash(token: str) -> int:
     return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
 
 
+class _TokenHashes(dict[str, int]):
+    """word -> ``_token_hash(word)``, filled on a miss (cleared when it holds
+    ``_TOKEN_CACHE_MAX`` words): a lookup is the plain dict's, a miss costs only its hash."""
+
+    def __missing__(self, word: str) -> int:
+        if len(self) >= _TOKEN_CACHE_MAX:
+            self.clear()
+        value = self[word] = _token_hash(word)
+        return value
+
+
+_TOKEN_HASHES = _TokenHashes()
+
+
 def _token_hashes(words: Sequence[str]) -> list[int]:
-    """``_token_hash`` of every word, through a bounded dict (a C-level map on a hit)."""
-    cache = _TOKEN_HASHES
-    try:
-        return list(map(cache.__getitem__, words))
-    except KeyError:
-        missing = set(words).difference(cache)
-        if len(cache) + len(missing) > _TOKEN_CACHE_MAX:
-            cache.clear()
-            missing = set(words)
-        for w in missing:
-            cache[w] = _token_hash(w)
-        return list(map(cache.__getitem__, words))
+    """``_token_hash`` of every word, through a bounded dict (a C-level map)."""
+    return list(map(_TOKEN_HASHES.__getitem__, words))
 
 
 def _shingle_hashes(words: Sequence[str], k: int) -> set[int]:
@@ -319,11 +322,7 @@ def _bins_numpy(words: Sequence[str], k: int) -> tuple[list[int], int]:
     """Bin minima and distinct-shingle count for 3-word shingles, vectorised: the same
     arithmetic as ``_shingle_hashes`` + the mixing loop, in wrapping uint64."""
     np = _np
-    try:
-        hs = np.fromiter(map(_TOKEN_HASHES.__getitem__, words), dtype=np.uint64,
-                         count=len(words))
-    except KeyError:
-        hs = np.array(_token_hashes(words), dtype=np.uint64)
+    hs = np.fromiter(map(_TOKEN_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
     sh = (hs[:-2] * _NP_K1) ^ (hs[1:-1] * _NP_K2) ^ hs[2:]
     h = (sh ^ (sh >> _NP_31)) * _NP_K3  # a bijection: distinct shingles stay distinct
     h.sort()
