@@ -30,6 +30,19 @@ def test_numpy_signature_equals_pure_python(monkeypatch: pytest.MonkeyPatch) -> 
     assert [fp.band_keys(s) for s in fast] == [fp.band_keys(s) for s in plain]
 
 
+@pytest.mark.skipif(not fp._LANES, reason="lane path needs a little-endian machine")
+@pytest.mark.parametrize("num_perm", [64, 32, 128])
+def test_lane_signature_equals_pure_python(monkeypatch: pytest.MonkeyPatch, num_perm: int
+                                           ) -> None:
+    settings = fp.DedupSettings(num_perm=num_perm, bands=num_perm // 4, rows=4)
+    texts = [*_texts(), "one", "one two", "one two three", "a b a b a b a b"]
+    monkeypatch.setattr(fp, "_np", None)
+    fast = [fp.signature(t, settings) for t in texts]
+    monkeypatch.setattr(fp, "_LANES", False)
+    plain = [fp.signature(t, settings) for t in texts]
+    assert fast == plain
+
+
 def _models_by_full_scan(text: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for match in _MODEL.finditer(text):
@@ -120,3 +133,12 @@ def test_shared_entity_weight_equals_the_plain_definition() -> None:
         plain = sum((1.0 if " " in n else 0.5) for n in mine
                     if any(f in forms for f in _entity_forms(n)))
         assert shared_entity_weight(mine, theirs) == plain
+
+
+def test_token_hash_cache_fills_on_miss_and_stays_bounded(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    monkeypatch.setattr(fp, "_TOKEN_CACHE_MAX", 8)
+    monkeypatch.setattr(fp, "_TOKEN_HASHES", fp._TokenHashes())
+    words = [f"w{i % 13}" for i in range(60)]
+    assert fp._token_hashes(words) == [fp._token_hash(w) for w in words]
+    assert 0 < len(fp._TOKEN_HASHES) <= 8

@@ -30,7 +30,9 @@ import hashlib
 import operator
 import re
 import struct
+import sys
 import unicodedata
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -202,7 +204,6 @@ _K2 = 0xC2B2AE3D27D4EB4F
 _K3 = 0xBF58476D1CE4E5B9
 
 
-_TOKEN_HASHES: dict[str, int] = {}
 _TOKEN_CACHE_MAX = 1 << 18
 
 
@@ -210,19 +211,23 @@ def _token_hash(token: str) -> int:
     return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
 
 
+class _TokenHashes(dict[str, int]):
+    """word -> ``_token_hash(word)``, filled on a miss (cleared when it holds
+    ``_TOKEN_CACHE_MAX`` words): a lookup is the plain dict's, a miss costs only its hash."""
+
+    def __missing__(self, word: str) -> int:
+        if len(self) >= _TOKEN_CACHE_MAX:
+            self.clear()
+        value = self[word] = _token_hash(word)
+        return value
+
+
+_TOKEN_HASHES = _TokenHashes()
+
+
 def _token_hashes(words: Sequence[str]) -> list[int]:
-    """``_token_hash`` of every word, through a bounded dict (a C-level map on a hit)."""
-    cache = _TOKEN_HASHES
-    try:
-        return list(map(cache.__getitem__, words))
-    except KeyError:
-        missing = set(words).difference(cache)
-        if len(cache) + len(missing) > _TOKEN_CACHE_MAX:
-            cache.clear()
-            missing = set(words)
-        for w in missing:
-            cache[w] = _token_hash(w)
-        return list(map(cache.__getitem__, words))
+    """``_token_hash`` of every word, through a bounded dict (a C-level map)."""
+    return list(map(_TOKEN_HASHES.__getitem__, words))
 
 
 def _shingle_hashes(words: Sequence[str], k: int) -> set[int]:
@@ -258,6 +263,56 @@ def _mixed_shingle_hashes(words: Sequence[str], k: int) -> set[int]:
     return {((h ^ (h >> 31)) * _K3) & _M64 for h in _shingle_hashes(words, k)}
 
 
+# ``_bins_lanes`` reads little-endian bytes back as native arrays of 32- and 64-bit values.
+_LANES = sys.byteorder == "little" and array("I").itemsize == 4 and array("Q").itemsize == 8
+# Lane masks for ``_bins_lanes``: in every 128-bit lane, its low 64 bits / bits 40..45.
+_LANE_MASKS: list[int] = [0, 0]
+
+
+def _lane_masks(lanes: int) -> list[int]:
+    if _LANE_MASKS[0].bit_length() < 128 * lanes - 64:
+        count = max(lanes, 2 * (_LANE_MASKS[0].bit_length() // 128) + 2)
+        _LANE_MASKS[0] = int.from_bytes((b"\xff" * 8 + b"\0" * 8) * count, "little")
+        _LANE_MASKS[1] = int.from_bytes((b"\0" * 5 + b"\x3f" + b"\0" * 10) * count, "little")
+    return _LANE_MASKS
+
+
+def _bins_lanes(words: Sequence[str], k: int) -> tuple[list[int], int]:
+    """Bin minima and distinct-shingle count for 3-word shingles (at least 3 words), with
+    every word's arithmetic done at once on one big integer: word hash i sits in the low
+    64 bits of 128-bit lane i, so a multiplication by a 64-bit constant keeps each product
+    in its own lane, masking takes each lane mod 2**64 and a shift by 128 bits moves lane
+    i+1 onto lane i. The same values as ``_mixed_shingle_hashes`` + the bin loop."""
+    hs = _token_hashes(words)
+    n = len(hs)
+    packed = array("Q", bytes(16 * n))
+    packed[::2] = array("Q", hs)
+    h = int.from_bytes(packed, "little")
+    m64, m_bin = _lane_masks(n)
+    s = ((h * _K1) & m64) ^ (((h * _K2) & m64) >> 128) ^ (h >> 256)  # lane i: shingle i
+    s = (((s ^ (s >> 31)) & m64) * _K3) & m64  # the xor-shift-multiply round, lane-wise
+    # lanes 0..n-3 hold the n-2 shingles; the last two lanes are partial sums, not read
+    mixed = array("Q", s.to_bytes(16 * n, "little"))
+    size = len(set(mixed[0:2 * (n - 2):2]))
+    values = array("I", mixed.tobytes())[0:4 * (n - 2):4]  # low 32 bits of each lane
+    if k == 64:  # the bin is (h >> 40) % 64: one byte of the lane, cut out all at once
+        which = ((s & m_bin) >> 40).to_bytes(16 * n, "little")[0:16 * (n - 2):16]
+    else:
+        which = bytes(0)
+    bins = [_EMPTY] * k
+    if which:
+        for b, v in zip(which, values, strict=True):
+            if v < bins[b]:
+                bins[b] = v
+    else:
+        for h64 in mixed[0:2 * (n - 2):2]:
+            b = (h64 >> 40) % k
+            v = h64 & _MASK32
+            if v < bins[b]:
+                bins[b] = v
+    return bins, size
+
+
 def signature(text: str, settings: DedupSettings = DEFAULT_SETTINGS) -> Signature:
     """The MinHash signature of ``text`` (see the module docstring)."""
     return signature_of_tokens(tokens(text), settings)
@@ -267,11 +322,7 @@ def _bins_numpy(words: Sequence[str], k: int) -> tuple[list[int], int]:
     """Bin minima and distinct-shingle count for 3-word shingles, vectorised: the same
     arithmetic as ``_shingle_hashes`` + the mixing loop, in wrapping uint64."""
     np = _np
-    try:
-        hs = np.fromiter(map(_TOKEN_HASHES.__getitem__, words), dtype=np.uint64,
-                         count=len(words))
-    except KeyError:
-        hs = np.array(_token_hashes(words), dtype=np.uint64)
+    hs = np.fromiter(map(_TOKEN_HASHES.__getitem__, words), dtype=np.uint64, count=len(words))
     sh = (hs[:-2] * _NP_K1) ^ (hs[1:-1] * _NP_K2) ^ hs[2:]
     h = (sh ^ (sh >> _NP_31)) * _NP_K3  # a bijection: distinct shingles stay distinct
     h.sort()
@@ -300,6 +351,8 @@ def signature_of_tokens(words: Sequence[str], settings: DedupSettings = DEFAULT_
     k = settings.num_perm
     if _np is not None and settings.shingle == 3 and len(words) >= 64:
         bins, size = _bins_numpy(words, k)
+    elif _LANES and settings.shingle == 3 and len(words) >= 3:
+        bins, size = _bins_lanes(words, k)
     else:
         bins = [_EMPTY] * k
         shingles = _mixed_shingle_hashes(words, settings.shingle)
