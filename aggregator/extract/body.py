@@ -456,7 +456,8 @@ def choose_body(root: HtmlElement, clutter: Clutter,
     hinted = _hinted_body(root, clutter)
     if hinted is not None and (top is None or _contains(hinted, top) or (
             _contains(top, hinted) and scores.get(hinted, float("-inf")) >= 0.7 * scores[top])):
-        return [hinted]
+        lead = _lead_before(hinted, clutter)
+        return [lead, hinted] if lead is not None else [hinted]
     if top is None:
         body = root.find("body")
         return [body] if body is not None else [root]
@@ -522,23 +523,78 @@ def _stray_paragraphs(root: HtmlElement, top: HtmlElement, chosen: list[HtmlElem
 
 
 def _lead_before(top: HtmlElement, clutter: Clutter) -> HtmlElement | None:
-    """A standfirst / lead paragraph just before the body container (same or parent level)."""
+    """A standfirst / lead paragraph just before the body container: a previous sibling of
+    the container or of one of its nearest ancestors (not beyond the <article>/<main> that
+    holds it), or the lead inside such a sibling (the article's <header>)."""
     node: HtmlElement | None = top
-    for _ in range(2):
-        if node is None:
+    for _ in range(LEAD_LEVELS):
+        if node is None or _tag(node) in ("body", "html"):
             return None
         prev = node.getprevious()
         steps = 0
         while prev is not None and steps < 4:
             steps += 1
-            if isinstance(prev.tag, str) and hints.LEAD.search(_class_id(prev)) and (
-                    not clutter.own(prev)):
-                length = _chars(prev.text_content())
-                if length >= 40 and _link_density(prev, length) < 0.3:
-                    return prev
+            if isinstance(prev.tag, str) and (not clutter.own(prev) or _teaser_lead(prev)):
+                found = _lead_in(prev, clutter)
+                if found is not None:
+                    return found
             prev = prev.getprevious()
+        if _tag(node) in _REGION_TAGS:
+            return None
         node = node.getparent()
     return None
+
+
+#: How many levels above the body container a lead is looked for.
+LEAD_LEVELS = 4
+
+
+def _lead_in(el: HtmlElement, clutter: Clutter) -> HtmlElement | None:
+    """el itself when its class marks a lead, else the first lead-marked element inside it
+    (a header block holding headline, lead and byline)."""
+    if _is_lead(el):
+        return el
+    if _chars(el.text_content()) > LEAD_BLOCK_MAX:
+        return None  # a whole block of text, not a header
+    for sub in el.iterdescendants():
+        if isinstance(sub.tag, str) and _is_lead(sub) and (
+                not clutter.inside(sub) or (_teaser_lead(sub) and not clutter.inside(
+                    sub.getparent()))):
+            return sub
+    return None
+
+
+def _teaser_lead(el: HtmlElement) -> bool:
+    """Clutter only for a "teaser" word in its class, on an element shaped like a lead: a
+    news system's name for the standfirst ("teaser-text", "article-teaser")."""
+    if _tag(el) in hints.SKIP_TAGS or el.get("hidden") is not None or el.get(
+            "aria-hidden") == "true" or el.get("role"):
+        return False
+    names = _class_id(el)
+    return bool(names) and _names_verdict(names) == 1 and bool(
+        hints.TEASER_LEAD.search(names)) and _is_lead(el)
+
+
+#: A block holding more than this many characters is not searched for a lead inside it.
+LEAD_BLOCK_MAX = 1500
+#: A lead has at most this many paragraphs or list items (a bullet-point summary).
+LEAD_BLOCKS = 4
+
+
+def _is_lead(el: HtmlElement) -> bool:
+    """A lead-marked element with some text, few links, and the shape of a paragraph or
+    a short bullet summary (not a whole header with headline, byline and date)."""
+    if not hints.LEAD.search(_class_id(el)):
+        return False
+    length = _chars(el.text_content())
+    if length < 40 or _link_density(el, length) >= 0.3:
+        return False
+    blocks = 0
+    for sub in el.iterdescendants("h1", "p", "h2", "h3", "h4", "li", "figure", "time"):
+        if sub.tag in ("h1", "figure", "time"):
+            return False
+        blocks += 1
+    return blocks <= LEAD_BLOCKS
 
 
 # --------------------------------------------------------------------------- walking

@@ -76,9 +76,13 @@ LINK_LINE_PREFIX = re.compile(
     re.I)
 
 #: Class/id words of a lead paragraph (standfirst) kept outside the body container.
-LEAD = re.compile(r"(?:^|[\s_-])(?:lead|lede|intro|standfirst|summary|excerpt|abstract|dek|"
-                  r"deck|subline|subtitle|teaser-?text|article-?lead|vorspann|chapo)(?:$|[\s_-])",
+LEAD = re.compile(r"(?:^|[\s_-])(?:lead|lede|intro|standfirst|strapline|summary|excerpt|"
+                  r"abstract|dek|deck|subline|subtitle|sub-?headline|teaser-?text|teaser|"
+                  r"article-?lead|vorspann|chapo|bajada|sommario|entradilla)(?:$|[\s_-])",
                   re.I)
+
+#: Of the clutter words, the one a lead may carry (news systems call the standfirst a teaser).
+TEASER_LEAD = re.compile(r"teaser", re.I)
 
 #: Links that share the page (share bars), whatever their text.
 SHARE_HREF = re.compile(
