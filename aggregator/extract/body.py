@@ -770,7 +770,9 @@ def filter_blocks(blocks: list[Block], title: str | None) -> list[Block]:
     for i, block in enumerate(blocks):
         text = block.text
         length = len(text)
-        if hints.FURNITURE_TEXT.match(text.strip(" :.!»›>")):
+        bare = text.strip(" :.!?»›>-–")
+        if hints.FURNITURE_TEXT.match(bare) or (
+                length <= hints.BOX_LABEL_MAX and hints.BOX_LABEL.match(bare)):
             continue
         if block.kind.startswith("h") and text.lower() == norm_title:
             continue

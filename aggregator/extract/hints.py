@@ -107,3 +107,40 @@ FURNITURE_TEXT = re.compile(
     r"click to share.*|loading\.*|skip to (main )?content)$",
     re.I,
 )
+
+#: Short lines that label a box beside the story (related links, further reading, contact,
+#: tags, back links, reading time, update stamps), in the languages of the feeds we read.
+#: Matched against the whole line (without trailing punctuation), only on short lines.
+BOX_LABEL = re.compile(
+    r"^(?:"
+    # German
+    r"(?:das|dies|das thema|diese themen?) (?:könnte|könnten) (?:sie|dich|euch) (?:auch |"
+    r"ebenfalls )?interessieren|(?:auch|ebenfalls) interessant|lesen sie (?:auch|hier|mehr|"
+    r"weiter)\b.*|auch lesen|schon gelesen|zum weiterlesen|lust auf mehr|"
+    r"mehr (?:zum thema|zu[mr]?|von|aus|über|artikel|beiträge|news|nachrichten|themen|"
+    r"kolumnen)\b.*|weitere (?:beiträge|artikel|themen|nachrichten|meldungen|informationen|"
+    r"infos|links|aktuelle|news|tipps|tourentipps)\b.*|weiterführende? (?:links?|"
+    r"informationen|infos|literatur)|ähnliche (?:beiträge|artikel|themen|news)|"
+    r"zurück(?: zu[rm]?\b.*| zu)?|zu allen (?:beiträgen|artikeln|news|meldungen)|"
+    r"alle (?:artikel|beiträge|news|meldungen) (?:zu|zum|von|aus)\b.*|"
+    r"(?:presse)?kontakt|ansprechpartner(?:in|innen)?|schlagw(?:orte|örter)|kategorien?|"
+    r"markiert mit|diskutieren sie mit(?: uns)?|kommentare geschlossen|keine kommentare|"
+    r"\(?noch keine bewertungen\)?|aktualisiert(?: am)?|lesezeit\b.*|rezept drucken|"
+    r"artikel drucken|buch bestellen|empfehlungen aus dem\b.*|entdecken sie (?:jetzt|auch|"
+    r"mehr)|"
+    # English
+    r"related(?: \w+){0,3}|explore further|see also|further reading|read (?:also|more|next)|"
+    r"more (?:from|on|in|about|stories|articles)\b.*|you (?:may|might) also (?:like|enjoy)|"
+    r"recommended(?: for you)?|\d+ min(?:ute)?s? read|photograph by|"
+    # Polish, Portuguese, Spanish, French, Italian
+    r"zobacz (?:także|też|również)|czytaj (?:też|także|również|więcej)\b.*|"
+    r"dowiedz się więcej|\d+ minut(?:y)? czytania|publikacja|"
+    r"veja também|leia (?:também|mais)|lee también|(?:te|le) puede interesar|"
+    r"(?:notas|noticias|artículos) relacionad[oa]s\b.*|más sobre\b.*|"
+    r"à (?:lire|découvrir|voir)(?: aussi)?|lire aussi|sur le même (?:sujet|thème)|"
+    r"(?:articles? )?(?:et vidéos )?sur le sujet|leggi anche|potrebbe interessarti|"
+    r"ultima modifica"
+    r")$",
+    re.I)
+#: Lines up to this long are tested against BOX_LABEL.
+BOX_LABEL_MAX = 60
