@@ -61,6 +61,10 @@ def _names_verdict(names: str) -> int:
     return verdict
 
 
+#: Tags that are clutter unless, left unclosed in a broken page, they hold most of its text.
+_UNCLOSED_WRAPPERS = frozenset({"nav", "noscript", "header", "menu"})
+
+
 class Clutter:
     """Judges elements as clutter (memoized), from tag, role, visibility and class/id words."""
 
@@ -92,6 +96,8 @@ class Clutter:
             return True  # comments, processing instructions
         if tag == "aside" and self._holds_page(el) and el.find(".//article") is not None:
             return False  # a layout wrapper marked up as <aside>, holding the story
+        if tag in _UNCLOSED_WRAPPERS and self._holds_page(el):
+            return False  # an unclosed <nav>/<noscript> the parser wrapped round the page
         if tag in hints.SKIP_TAGS:
             parent = el.getparent()
             return not (tag == "footer" and parent is not None and parent.tag == "blockquote")
