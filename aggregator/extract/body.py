@@ -463,12 +463,16 @@ def choose_body(root: HtmlElement, clutter: Clutter,
     if hinted is not None and (top is None or _contains(hinted, top) or (
             _contains(top, hinted) and scores.get(hinted, float("-inf")) >= 0.7 * scores[top])):
         lead = _lead_before(hinted, clutter)
+        if lead is None:
+            lead = _header_lead(root, hinted, title, clutter)
         return [lead, hinted] if lead is not None else [hinted]
     if top is None:
         body = root.find("body")
         return [body] if body is not None else [root]
     top = _widen(top, scoring, clutter)
     lead = _lead_before(top, clutter)
+    if lead is None:
+        lead = _header_lead(root, top, title, clutter)
     containers = _siblings(top, scoring, clutter)
     chosen = [lead, *containers] if lead is not None else containers
     if paras is not None:
@@ -549,6 +553,51 @@ def _lead_before(top: HtmlElement, clutter: Clutter) -> HtmlElement | None:
             return None
         node = node.getparent()
     return None
+
+
+def _header_lead(root: HtmlElement, top: HtmlElement, title: str | None,
+                 clutter: Clutter) -> HtmlElement | None:
+    """An unmarked standfirst: the first sentence-sized paragraph after the headline <h1>
+    in the story's header block (the headline's ancestors that do not hold the body)."""
+    want = _WS.sub(" ", title or "").strip().lower()
+    if not want:
+        return None
+    heads = [h for h in root.iter("h1")
+             if _WS.sub(" ", h.text_content()).strip().lower() == want]
+    if len(heads) != 1 or _contains(top, heads[0]) or clutter.inside(heads[0]):
+        return None
+    head = heads[0]
+    block = head
+    for _ in range(HEADER_LEVELS):
+        parent = block.getparent()
+        if parent is None or _tag(parent) in ("body", "html"):
+            return None
+        if _contains(parent, top):
+            break
+        block = parent
+    else:
+        return None
+    after = False
+    for el in block.iter():
+        if el is head:
+            after = True
+            continue
+        if not after or _contains(head, el) or _tag(el) not in ("p", "h2", "div"):
+            continue
+        if _tag(el) == "div" and _own_text_len(el) < HEADER_LEAD_MIN:
+            continue
+        length = _chars(el.text_content())
+        if length < HEADER_LEAD_MIN or length > LEAD_BLOCK_MAX or clutter.inside(el):
+            continue
+        if _link_density(el, length) < 0.3 and el.find(".//time") is None:
+            return el
+    return None
+
+
+#: The headline's header block lies at most this many levels above the <h1>.
+HEADER_LEVELS = 3
+#: An unmarked standfirst has at least this many characters.
+HEADER_LEAD_MIN = 80
 
 
 #: How many levels above the body container a lead is looked for.
