@@ -65,6 +65,20 @@ def _names_verdict(names: str) -> int:
 _UNCLOSED_WRAPPERS = frozenset({"nav", "noscript", "header", "menu"})
 
 
+_PHRASE_TAGS = frozenset({"span", "strong", "b", "em", "i", "font", "abbr", "small"})
+
+
+def _in_sentence(el: HtmlElement) -> bool:
+    """A short phrase inside a paragraph with text of its own on both sides or after it."""
+    parent = el.getparent()
+    if parent is None or _tag(parent) != "p":
+        return False
+    if _chars(el.text_content()) > 60:
+        return False
+    tail = _chars(el.tail or "")
+    return tail >= 20
+
+
 class Clutter:
     """Judges elements as clutter (memoized), from tag, role, visibility and class/id words."""
 
@@ -113,12 +127,18 @@ class Clutter:
         role = el.get("role")
         if role and role.lower() in hints.NEGATIVE_ROLES and not self._holds_page(el):
             return True
-        names = _class_id(el)
+        # A heading's id is an anchor made from its own words ("nav_the-results"), and a
+        # phrase marked up inside a sentence ("<span class=dateline>KOBE –</span>") is part
+        # of that sentence: neither is judged by its names unless they are strong clutter.
+        heading = tag in hints.HEADING_TAGS
+        names = (el.get("class") or "") if heading else _class_id(el)
         if names:
             verdict = _names_verdict(names)
             if verdict == 2:
                 return True
             if verdict == 1:
+                if tag in _PHRASE_TAGS and _in_sentence(el):
+                    return False
                 return not self._holds_page(el)
         return False
 
