@@ -52,8 +52,11 @@ def _names_verdict(names: str) -> int:
     if verdict is None:
         tokens = names[:400].split()
         verdict = 0
+        # A token naming the story and one of its furniture parts ("entry-footer",
+        # "article-meta", "comment-content") names that part: it protects nothing.
+        parts = [t for t in tokens if hints.PART_NEGATIVE.search(t)]
         if any(hints.NEGATIVE.search(t) for t in tokens) and not any(
-                hints.POSITIVE.search(t) for t in tokens):
+                hints.POSITIVE.search(t) for t in tokens if t not in parts):
             verdict = 2 if hints.STRONG_NEGATIVE.search(names) else 1
         if len(_VERDICTS) > 50_000:
             _VERDICTS.clear()

@@ -43,6 +43,12 @@ NEGATIVE = re.compile(
     re.I,
 )
 
+#: Clutter words naming a part of a story (its footer, meta line, byline, comments,
+#: copyright, captions): they win over an article word in the same class token.
+PART_NEGATIVE = re.compile(
+    r"footer|(?:^|[-_])meta(?:$|[-_])|byline|author|comment|copyright|(?:^|[-_])ratings?"
+    r"(?:$|[-_])|related|caption|credit|disclaimer|utility", re.I)
+
 #: Negative words that hold even on an element holding most of the page's text.
 STRONG_NEGATIVE = re.compile(r"comment|disqus|cookie|consent|gdpr|newsletter",
                              re.I)
