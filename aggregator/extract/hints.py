@@ -31,6 +31,8 @@ NEGATIVE = re.compile(
     r"cookie|consent|gdpr|sidebar|side-bar|breadcrumb|pagination|pager|paging|"
     r"promo|advert|adslot|ad-slot|dfp-|sponsor|popup|modal|outbrain|taboola|"
     r"byline|author-?box|author-?bio|about-?the-?author|bio-?box|masthead|footer|navbar|"
+    r"author-?(?:info|desc|details?|profile|card)|contributor|autor(?:en)?-?(?:box|info)|"
+    r"(?:^|[-_])legend(?:$|[-_])|img-?metadata|image-?(?:subtitle|credit|source|author)|"
     r"navigation|toolbar|tagcloud|tag-?list|post-?tags|entry-?tags|entry-?meta|post-?meta|"
     r"article-?meta|sr-only|visually-?hidden|screen-?reader|more-?stories|read-?more|"
     r"read-?next|up-?next|trending|most-?read|most-?popular|table-of-contents|disclaimer|"
