@@ -33,13 +33,16 @@ NEGATIVE = re.compile(
     r"byline|author-?box|author-?bio|about-?the-?author|bio-?box|masthead|footer|navbar|"
     r"author-?(?:info|desc|details?|profile|card)|contributor|autor(?:en)?-?(?:box|info)|"
     r"(?:^|[-_])legend(?:$|[-_])|img-?metadata|image-?(?:subtitle|credit|source|author)|"
+    # "print": a print button or link, not the print-only copy of the story ("print-only")
+    r"(?:^|[-_])print(?:$|[-_](?:button|btn|link|icon|article|page|this|version)(?:$|[-_]))|"
+    r"(?:^|[-_])no-?print(?:$|[-_])|"
     r"navigation|toolbar|tagcloud|tag-?list|post-?tags|entry-?tags|entry-?meta|post-?meta|"
     r"article-?meta|sr-only|visually-?hidden|screen-?reader|more-?stories|read-?more|"
     r"read-?next|up-?next|trending|most-?read|most-?popular|table-of-contents|disclaimer|"
     r"donate|^(?:is-|u-|js-)?hidden$|caption|bildunterschrift|twitter-tweet|instagram-media|"
     r"tiktok-embed|mastodon-embed|fb-post|social-embed|"
     # short words only as a whole dash/underscore-separated part of the token
-    r"(?:^|[-_])(?:ads?|ad|nav|menu|meta|tags|skip|print|rss|login|banner|teaser|"
+    r"(?:^|[-_])(?:ads?|ad|nav|menu|meta|tags|skip|rss|login|banner|teaser|"
     r"toc|tools|follow|rating|vote|poll|credit|copyright|feedback|popular|community|"
     r"combx|extra|pub-date|dateline|timestamp|embed|kicker|eyebrow)(?:$|[-_])",
     re.I,
@@ -147,7 +150,13 @@ BOX_LABEL = re.compile(
     r"(?:notas|noticias|artículos) relacionad[oa]s\b.*|más sobre\b.*|"
     r"à (?:lire|découvrir|voir)(?: aussi)?|lire aussi|sur le même (?:sujet|thème)|"
     r"(?:articles? )?(?:et vidéos )?sur le sujet|leggi anche|potrebbe interessarti|"
-    r"ultima modifica"
+    r"ultima modifica|"
+    # reader prompts and widgets: sharing, rating, comments, views, permalinks
+    r"(?:möchten sie )?(?:den |diesen )?(?:artikel|beitrag) teilen|jetzt teilen|"
+    r"war (?:der|dieser) (?:artikel|beitrag) (?:hilfreich|nützlich)|"
+    r"was this (?:article|page|post) helpful|info zur bewertung|"
+    r"kommentare insgesamt|kommentieren sie|\d+ kommentare?|aufrufe|views?|permalink|"
+    r"permalien|externer inhalt|bild (?:anzeigen|vergrößern)|quellen (?:ausblenden|anzeigen)"
     r")$",
     re.I)
 #: Lines up to this long are tested against BOX_LABEL.
