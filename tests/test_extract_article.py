@@ -455,3 +455,56 @@ def test_story_opened_in_a_modal_is_extracted_with_its_own_byline() -> None:
     assert article.authors == ("Nataliya Vasilyeva",)
     assert article.text.count("weather-sealed barrel") == 8
     assert "bake sale" not in article.text
+
+
+LEAD = ("Heat pumps sold 42 percent more last year than the year before, the industry "
+        "association reported on Monday, and it expects the growth to continue.")
+
+
+@pytest.mark.parametrize("header", [
+    # a lead class beside the body container, also when the body is marked articleBody
+    f'<div class="teaser-text"><p>{LEAD}</p></div>',
+    # a lead class inside the article's header block
+    f'<header class="article-header"><h1>Lens news today</h1><p class="ts-intro">{LEAD}</p>'
+    "</header>",
+    # no class at all: the first sentence-sized paragraph after the headline
+    f"<header><h1>Lens news today</h1><p>{LEAD}</p></header>",
+])
+def test_the_standfirst_before_the_body_is_kept(header: str) -> None:
+    html = page(f"""<main><article>{header}<div class="meta">March 5</div>
+      <div class="article-body" itemprop="articleBody"><p>{PARA}</p><p>{PARA}</p>
+      <p>{PARA}</p></div></article></main>""", head="<title>Lens news today</title>")
+    text = extract_article(html, URL).text
+    assert LEAD in text and PARA in text
+    assert text.index(LEAD) < text.index(PARA)
+
+
+def test_a_whole_header_is_not_taken_for_a_lead() -> None:
+    html = page(f"""<main><article><div class="article-lede"><h1>Lens news today</h1>
+      <p>{LEAD}</p><div class="byline">By Ana Costa</div><time>March 5, 2024</time></div>
+      <div class="article-body"><p>{PARA}</p><p>{PARA}</p><p>{PARA}</p></div></article>
+      </main>""", head="<title>Lens news today</title>")
+    assert "Ana Costa" not in extract_article(html, URL).text
+
+
+@pytest.mark.parametrize("label", ["Das könnte Sie auch interessieren", "Lesen Sie auch:",
+                                   "Related Coverage", "Zurück zur Übersicht", "4 min read",
+                                   "Zobacz także", "Veja também:", "À lire aussi"])
+def test_box_labels_are_left_out(label: str) -> None:
+    html = page(f"""<article><h1>Lens news today</h1><div class="article-body"><p>{PARA}</p>
+      <h3>{label}</h3><p>{PARA} Again.</p></div></article>""")
+    text = extract_article(html, URL).text
+    assert label not in text and "Again." in text
+
+
+def test_an_unclosed_nav_around_the_page_does_not_hide_the_story() -> None:
+    html = page(f"""<header><nav class="navbar"><ul><li><a href="/">Home</a></li></ul>
+      <main><article><h1>Lens news today</h1><p>{PARA}</p><p>{PARA}</p></article></main>""")
+    assert PARA in extract_article(html, URL).text
+
+
+def test_a_part_word_in_a_class_beats_the_article_word_beside_it() -> None:
+    html = page(f"""<article><h1>Lens news today</h1><div class="entry-content"><p>{PARA}</p>
+      <p>{PARA}</p><div class="entry-footer">This entry was posted in News and tagged
+      lenses by the editors of this fine publication.</div></div></article>""")
+    assert "This entry was posted" not in extract_article(html, URL).text

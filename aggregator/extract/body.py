@@ -52,8 +52,11 @@ def _names_verdict(names: str) -> int:
     if verdict is None:
         tokens = names[:400].split()
         verdict = 0
+        # A token naming the story and one of its furniture parts ("entry-footer",
+        # "article-meta", "comment-content") names that part: it protects nothing.
+        parts = [t for t in tokens if hints.PART_NEGATIVE.search(t)]
         if any(hints.NEGATIVE.search(t) for t in tokens) and not any(
-                hints.POSITIVE.search(t) for t in tokens):
+                hints.POSITIVE.search(t) for t in tokens if t not in parts):
             verdict = 2 if hints.STRONG_NEGATIVE.search(names) else 1
         if len(_VERDICTS) > 50_000:
             _VERDICTS.clear()
@@ -64,6 +67,24 @@ def _names_verdict(names: str) -> int:
 #: Paragraph credit (about characters of prose) an ``<article>`` with an ``<h1>`` needs before
 #: clutter-named wrappers around it are read as layout (a story opened in a modal).
 STORY_WRAPPER_CREDIT = 800.0
+
+
+#: Tags that are clutter unless, left unclosed in a broken page, they hold most of its text.
+_UNCLOSED_WRAPPERS = frozenset({"nav", "noscript", "header", "menu"})
+
+
+_PHRASE_TAGS = frozenset({"span", "strong", "b", "em", "i", "font", "abbr", "small"})
+
+
+def _in_sentence(el: HtmlElement) -> bool:
+    """A short phrase inside a paragraph with text of its own on both sides or after it."""
+    parent = el.getparent()
+    if parent is None or _tag(parent) != "p":
+        return False
+    if _chars(el.text_content()) > 60:
+        return False
+    tail = _chars(el.tail or "")
+    return tail >= 20
 
 
 class Clutter:
@@ -98,6 +119,8 @@ class Clutter:
             return True  # comments, processing instructions
         if tag == "aside" and self._holds_page(el) and el.find(".//article") is not None:
             return False  # a layout wrapper marked up as <aside>, holding the story
+        if tag in _UNCLOSED_WRAPPERS and self._holds_page(el):
+            return False  # an unclosed <nav>/<noscript> the parser wrapped round the page
         if tag in hints.SKIP_TAGS:
             parent = el.getparent()
             return not (tag == "footer" and parent is not None and parent.tag == "blockquote")
@@ -113,12 +136,18 @@ class Clutter:
         role = el.get("role")
         if role and role.lower() in hints.NEGATIVE_ROLES and not self._holds_page(el):
             return True
-        names = _class_id(el)
+        # A heading's id is an anchor made from its own words ("nav_the-results"), and a
+        # phrase marked up inside a sentence ("<span class=dateline>KOBE –</span>") is part
+        # of that sentence: neither is judged by its names unless they are strong clutter.
+        heading = tag in hints.HEADING_TAGS
+        names = (el.get("class") or "") if heading else _class_id(el)
         if names:
             verdict = _names_verdict(names)
             if verdict == 2:
                 return True
             if verdict == 1:
+                if tag in _PHRASE_TAGS and _in_sentence(el):
+                    return False
                 return not (self._holds_page(el) or el in self._story_wrappers(el))
         return False
 
@@ -475,12 +504,17 @@ def choose_body(root: HtmlElement, clutter: Clutter,
     hinted = _hinted_body(root, clutter)
     if hinted is not None and (top is None or _contains(hinted, top) or (
             _contains(top, hinted) and scores.get(hinted, float("-inf")) >= 0.7 * scores[top])):
-        return [hinted]
+        lead = _lead_before(hinted, clutter)
+        if lead is None:
+            lead = _header_lead(root, hinted, title, clutter)
+        return [lead, hinted] if lead is not None else [hinted]
     if top is None:
         body = root.find("body")
         return [body] if body is not None else [root]
     top = _widen(top, scoring, clutter)
     lead = _lead_before(top, clutter)
+    if lead is None:
+        lead = _header_lead(root, top, title, clutter)
     containers = _siblings(top, scoring, clutter)
     chosen = [lead, *containers] if lead is not None else containers
     if paras is not None:
@@ -541,23 +575,123 @@ def _stray_paragraphs(root: HtmlElement, top: HtmlElement, chosen: list[HtmlElem
 
 
 def _lead_before(top: HtmlElement, clutter: Clutter) -> HtmlElement | None:
-    """A standfirst / lead paragraph just before the body container (same or parent level)."""
+    """A standfirst / lead paragraph just before the body container: a previous sibling of
+    the container or of one of its nearest ancestors (not beyond the <article>/<main> that
+    holds it), or the lead inside such a sibling (the article's <header>)."""
     node: HtmlElement | None = top
-    for _ in range(2):
-        if node is None:
+    for _ in range(LEAD_LEVELS):
+        if node is None or _tag(node) in ("body", "html"):
             return None
         prev = node.getprevious()
         steps = 0
         while prev is not None and steps < 4:
             steps += 1
-            if isinstance(prev.tag, str) and hints.LEAD.search(_class_id(prev)) and (
-                    not clutter.own(prev)):
-                length = _chars(prev.text_content())
-                if length >= 40 and _link_density(prev, length) < 0.3:
-                    return prev
+            if isinstance(prev.tag, str) and (not clutter.own(prev) or _teaser_lead(prev)):
+                found = _lead_in(prev, clutter)
+                if found is not None:
+                    return found
             prev = prev.getprevious()
+        if _tag(node) in _REGION_TAGS:
+            return None
         node = node.getparent()
     return None
+
+
+def _header_lead(root: HtmlElement, top: HtmlElement, title: str | None,
+                 clutter: Clutter) -> HtmlElement | None:
+    """An unmarked standfirst: the first sentence-sized paragraph after the headline <h1>
+    in the story's header block (the headline's ancestors that do not hold the body)."""
+    want = _WS.sub(" ", title or "").strip().lower()
+    if not want:
+        return None
+    heads = [h for h in root.iter("h1")
+             if _WS.sub(" ", h.text_content()).strip().lower() == want]
+    if len(heads) != 1 or _contains(top, heads[0]) or clutter.inside(heads[0]):
+        return None
+    head = heads[0]
+    block = head
+    for _ in range(HEADER_LEVELS):
+        parent = block.getparent()
+        if parent is None or _tag(parent) in ("body", "html"):
+            return None
+        if _contains(parent, top):
+            break
+        block = parent
+    else:
+        return None
+    after = False
+    for el in block.iter():
+        if el is head:
+            after = True
+            continue
+        if not after or _contains(head, el) or _tag(el) not in ("p", "h2", "div"):
+            continue
+        if _tag(el) == "div" and _own_text_len(el) < HEADER_LEAD_MIN:
+            continue
+        length = _chars(el.text_content())
+        if length < HEADER_LEAD_MIN or length > LEAD_BLOCK_MAX or clutter.inside(el):
+            continue
+        if _link_density(el, length) < 0.3 and el.find(".//time") is None:
+            return el
+    return None
+
+
+#: The headline's header block lies at most this many levels above the <h1>.
+HEADER_LEVELS = 3
+#: An unmarked standfirst has at least this many characters.
+HEADER_LEAD_MIN = 80
+
+
+#: How many levels above the body container a lead is looked for.
+LEAD_LEVELS = 4
+
+
+def _lead_in(el: HtmlElement, clutter: Clutter) -> HtmlElement | None:
+    """el itself when its class marks a lead, else the first lead-marked element inside it
+    (a header block holding headline, lead and byline)."""
+    if _is_lead(el):
+        return el
+    if _chars(el.text_content()) > LEAD_BLOCK_MAX:
+        return None  # a whole block of text, not a header
+    for sub in el.iterdescendants():
+        if isinstance(sub.tag, str) and _is_lead(sub) and (
+                not clutter.inside(sub) or (_teaser_lead(sub) and not clutter.inside(
+                    sub.getparent()))):
+            return sub
+    return None
+
+
+def _teaser_lead(el: HtmlElement) -> bool:
+    """Clutter only for a "teaser" word in its class, on an element shaped like a lead: a
+    news system's name for the standfirst ("teaser-text", "article-teaser")."""
+    if _tag(el) in hints.SKIP_TAGS or el.get("hidden") is not None or el.get(
+            "aria-hidden") == "true" or el.get("role"):
+        return False
+    names = _class_id(el)
+    return bool(names) and _names_verdict(names) == 1 and bool(
+        hints.TEASER_LEAD.search(names)) and _is_lead(el)
+
+
+#: A block holding more than this many characters is not searched for a lead inside it.
+LEAD_BLOCK_MAX = 1500
+#: A lead has at most this many paragraphs or list items (a bullet-point summary).
+LEAD_BLOCKS = 4
+
+
+def _is_lead(el: HtmlElement) -> bool:
+    """A lead-marked element with some text, few links, and the shape of a paragraph or
+    a short bullet summary (not a whole header with headline, byline and date)."""
+    if not hints.LEAD.search(_class_id(el)):
+        return False
+    length = _chars(el.text_content())
+    if length < 40 or _link_density(el, length) >= 0.3:
+        return False
+    blocks = 0
+    for sub in el.iterdescendants("h1", "p", "h2", "h3", "h4", "li", "figure", "time"):
+        if sub.tag in ("h1", "figure", "time"):
+            return False
+        blocks += 1
+    return blocks <= LEAD_BLOCKS
 
 
 # --------------------------------------------------------------------------- walking
@@ -733,7 +867,9 @@ def filter_blocks(blocks: list[Block], title: str | None) -> list[Block]:
     for i, block in enumerate(blocks):
         text = block.text
         length = len(text)
-        if hints.FURNITURE_TEXT.match(text.strip(" :.!»›>")):
+        bare = text.strip(" :.!?»›>-–")
+        if hints.FURNITURE_TEXT.match(bare) or (
+                length <= hints.BOX_LABEL_MAX and hints.BOX_LABEL.match(bare)):
             continue
         if block.kind.startswith("h") and text.lower() == norm_title:
             continue

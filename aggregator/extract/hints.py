@@ -31,17 +31,28 @@ NEGATIVE = re.compile(
     r"cookie|consent|gdpr|sidebar|side-bar|breadcrumb|pagination|pager|paging|"
     r"promo|advert|adslot|ad-slot|dfp-|sponsor|popup|modal|outbrain|taboola|"
     r"byline|author-?box|author-?bio|about-?the-?author|bio-?box|masthead|footer|navbar|"
+    r"author-?(?:info|desc|details?|profile|card)|contributor|autor(?:en)?-?(?:box|info)|"
+    r"(?:^|[-_])legend(?:$|[-_])|img-?metadata|image-?(?:subtitle|credit|source|author)|"
+    # "print": a print button or link, not the print-only copy of the story ("print-only")
+    r"(?:^|[-_])print(?:$|[-_](?:button|btn|link|icon|article|page|this|version)(?:$|[-_]))|"
+    r"(?:^|[-_])no-?print(?:$|[-_])|"
     r"navigation|toolbar|tagcloud|tag-?list|post-?tags|entry-?tags|entry-?meta|post-?meta|"
     r"article-?meta|sr-only|visually-?hidden|screen-?reader|more-?stories|read-?more|"
     r"read-?next|up-?next|trending|most-?read|most-?popular|table-of-contents|disclaimer|"
     r"donate|^(?:is-|u-|js-)?hidden$|caption|bildunterschrift|twitter-tweet|instagram-media|"
     r"tiktok-embed|mastodon-embed|fb-post|social-embed|"
     # short words only as a whole dash/underscore-separated part of the token
-    r"(?:^|[-_])(?:ads?|ad|nav|menu|meta|tags|skip|print|rss|login|banner|teaser|"
+    r"(?:^|[-_])(?:ads?|ad|nav|menu|meta|tags|skip|rss|login|banner|teaser|"
     r"toc|tools|follow|rating|vote|poll|credit|copyright|feedback|popular|community|"
     r"combx|extra|pub-date|dateline|timestamp|embed|kicker|eyebrow)(?:$|[-_])",
     re.I,
 )
+
+#: Clutter words naming a part of a story (its footer, meta line, byline, comments,
+#: copyright, captions): they win over an article word in the same class token.
+PART_NEGATIVE = re.compile(
+    r"footer|(?:^|[-_])meta(?:$|[-_])|byline|author|comment|copyright|(?:^|[-_])ratings?"
+    r"(?:$|[-_])|related|caption|credit|disclaimer|utility", re.I)
 
 #: Negative words that hold even on an element holding most of the page's text.
 STRONG_NEGATIVE = re.compile(r"comment|disqus|cookie|consent|gdpr|newsletter",
@@ -76,9 +87,13 @@ LINK_LINE_PREFIX = re.compile(
     re.I)
 
 #: Class/id words of a lead paragraph (standfirst) kept outside the body container.
-LEAD = re.compile(r"(?:^|[\s_-])(?:lead|lede|intro|standfirst|summary|excerpt|abstract|dek|"
-                  r"deck|subline|subtitle|teaser-?text|article-?lead|vorspann|chapo)(?:$|[\s_-])",
+LEAD = re.compile(r"(?:^|[\s_-])(?:lead|lede|intro|standfirst|strapline|summary|excerpt|"
+                  r"abstract|dek|deck|subline|subtitle|sub-?headline|teaser-?text|teaser|"
+                  r"article-?lead|vorspann|chapo|bajada|sommario|entradilla)(?:$|[\s_-])",
                   re.I)
+
+#: Of the clutter words, the one a lead may carry (news systems call the standfirst a teaser).
+TEASER_LEAD = re.compile(r"teaser", re.I)
 
 #: Links that share the page (share bars), whatever their text.
 SHARE_HREF = re.compile(
@@ -103,3 +118,46 @@ FURNITURE_TEXT = re.compile(
     r"click to share.*|loading\.*|skip to (main )?content)$",
     re.I,
 )
+
+#: Short lines that label a box beside the story (related links, further reading, contact,
+#: tags, back links, reading time, update stamps), in the languages of the feeds we read.
+#: Matched against the whole line (without trailing punctuation), only on short lines.
+BOX_LABEL = re.compile(
+    r"^(?:"
+    # German
+    r"(?:das|dies|das thema|diese themen?) (?:könnte|könnten) (?:sie|dich|euch) (?:auch |"
+    r"ebenfalls )?interessieren|(?:auch|ebenfalls) interessant|lesen sie (?:auch|hier|mehr|"
+    r"weiter)\b.*|auch lesen|schon gelesen|zum weiterlesen|lust auf mehr|"
+    r"mehr (?:zum thema|zu[mr]?|von|aus|über|artikel|beiträge|news|nachrichten|themen|"
+    r"kolumnen)\b.*|weitere (?:beiträge|artikel|themen|nachrichten|meldungen|informationen|"
+    r"infos|links|aktuelle|news|tipps|tourentipps)\b.*|weiterführende? (?:links?|"
+    r"informationen|infos|literatur)|ähnliche (?:beiträge|artikel|themen|news)|"
+    r"zurück(?: zu[rm]?\b.*| zu)?|zu allen (?:beiträgen|artikeln|news|meldungen)|"
+    r"alle (?:artikel|beiträge|news|meldungen) (?:zu|zum|von|aus)\b.*|"
+    r"(?:presse)?kontakt|ansprechpartner(?:in|innen)?|schlagw(?:orte|örter)|kategorien?|"
+    r"markiert mit|diskutieren sie mit(?: uns)?|kommentare geschlossen|keine kommentare|"
+    r"\(?noch keine bewertungen\)?|aktualisiert(?: am)?|lesezeit\b.*|rezept drucken|"
+    r"artikel drucken|buch bestellen|empfehlungen aus dem\b.*|entdecken sie (?:jetzt|auch|"
+    r"mehr)|"
+    # English
+    r"related(?: \w+){0,3}|explore further|see also|further reading|read (?:also|more|next)|"
+    r"more (?:from|on|in|about|stories|articles)\b.*|you (?:may|might) also (?:like|enjoy)|"
+    r"recommended(?: for you)?|\d+ min(?:ute)?s? read|photograph by|"
+    # Polish, Portuguese, Spanish, French, Italian
+    r"zobacz (?:także|też|również)|czytaj (?:też|także|również|więcej)\b.*|"
+    r"dowiedz się więcej|\d+ minut(?:y)? czytania|publikacja|"
+    r"veja também|leia (?:também|mais)|lee también|(?:te|le) puede interesar|"
+    r"(?:notas|noticias|artículos) relacionad[oa]s\b.*|más sobre\b.*|"
+    r"à (?:lire|découvrir|voir)(?: aussi)?|lire aussi|sur le même (?:sujet|thème)|"
+    r"(?:articles? )?(?:et vidéos )?sur le sujet|leggi anche|potrebbe interessarti|"
+    r"ultima modifica|"
+    # reader prompts and widgets: sharing, rating, comments, views, permalinks
+    r"(?:möchten sie )?(?:den |diesen )?(?:artikel|beitrag) teilen|jetzt teilen|"
+    r"war (?:der|dieser) (?:artikel|beitrag) (?:hilfreich|nützlich)|"
+    r"was this (?:article|page|post) helpful|info zur bewertung|"
+    r"kommentare insgesamt|kommentieren sie|\d+ kommentare?|aufrufe|views?|permalink|"
+    r"permalien|externer inhalt|bild (?:anzeigen|vergrößern)|quellen (?:ausblenden|anzeigen)"
+    r")$",
+    re.I)
+#: Lines up to this long are tested against BOX_LABEL.
+BOX_LABEL_MAX = 60
