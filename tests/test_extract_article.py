@@ -508,3 +508,29 @@ def test_a_part_word_in_a_class_beats_the_article_word_beside_it() -> None:
       <p>{PARA}</p><div class="entry-footer">This entry was posted in News and tagged
       lenses by the editors of this fine publication.</div></div></article>""")
     assert "This entry was posted" not in extract_article(html, URL).text
+
+
+@pytest.mark.parametrize("promo", [
+    "Lea también: Impiden ingreso a Nicaragua a reportero y camarógrafo",
+    "LESEN SIE AUCH: Die besten Objektive des Jahres im Vergleich",
+    "[Read: Why the lens market shrank for the third year running]",
+    "Subscribe now to our eNATION edition for the full story.",
+    "To view the full story, please subscribe to The Daily Lens.",
+    "Follow The Daily Lens on Twitter and Instagram @dailylens for more.",
+    "Síguenos en Telegram, Instagram, Facebook y Twitter",
+])
+def test_promotion_lines_inside_the_story_are_left_out(promo: str) -> None:
+    html = page(f"""<article><h1>Lens news today</h1><div class="article-body"><p>{PARA}</p>
+      <p><strong>{promo}</strong></p><p>{PARA} Again.</p></div></article>""")
+    text = extract_article(html, URL).text
+    assert promo not in text and "Again." in text
+
+
+def test_a_sentence_that_merely_starts_like_a_promotion_is_kept() -> None:
+    lines = ["Read the manual first, the company said, because the menus have changed.",
+             "Subscribers to the service get the firmware a week early, Kestrel said.",
+             "Follow-up reports suggested the shortage would last into the summer."]
+    html = page(f"""<article><h1>Lens news today</h1><div class="article-body"><p>{PARA}</p>
+      {"".join(f"<p>{x}</p>" for x in lines)}<p>{PARA} Again.</p></div></article>""")
+    text = extract_article(html, URL).text
+    assert all(x in text for x in lines)

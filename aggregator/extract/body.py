@@ -869,7 +869,9 @@ def filter_blocks(blocks: list[Block], title: str | None) -> list[Block]:
         length = len(text)
         bare = text.strip(" :.!?»›>-–")
         if hints.FURNITURE_TEXT.match(bare) or (
-                length <= hints.BOX_LABEL_MAX and hints.BOX_LABEL.match(bare)):
+                length <= hints.BOX_LABEL_MAX and hints.BOX_LABEL.match(bare)) or (
+                length <= hints.PROMO_LINE_MAX and block.kind in ("p", "li")
+                and hints.PROMO_LINE.match(text)):
             continue
         if block.kind.startswith("h") and text.lower() == norm_title:
             continue

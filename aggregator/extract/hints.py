@@ -161,3 +161,21 @@ BOX_LABEL = re.compile(
     re.I)
 #: Lines up to this long are tested against BOX_LABEL.
 BOX_LABEL_MAX = 60
+
+#: A line inside the story that promotes another one or the publisher: a "read also" label
+#: with a colon before a headline ("Lea también: …", "LESEN SIE AUCH: …"), a subscription or
+#: paywall prompt, a "follow us on" line. Only tested on lines up to PROMO_LINE_MAX long.
+PROMO_LINE = re.compile(
+    r"^\W*(?:(?:read|see|also read|watch|listen|lea|lee|vea|mira|leia|veja|leggi|lesen sie|"
+    r"czytaj|zobacz)(?: (?:more|also|next|too|también|más|mais|anche|auch|hier|mehr|też|"
+    r"także|więcej))?|related(?: \w+){0,2}|more(?: \w+){0,2}|recommended|(?:también )?(?:le|te) "
+    r"puede(?:n)? interesar|auch lesen|mehr (?:zum thema|dazu)|weiterlesen|(?:à )?lire aussi|"
+    r"à voir aussi|à (?:lire|voir|découvrir)|a ver también)\s*:\s*\S"
+    r"|^\W*(?:subscribe (?:now|today|to (?:our|the))|to (?:view|read|continue reading) the "
+    r"(?:full|rest of the) (?:story|article)|(?:if you(?:'|’)re|already) a subscriber|"
+    r"hazte miembro|suscríbete|jetzt abonnieren|abonnez-vous)\b"
+    r"|^\W*(?:follow (?:us|[\w ]{1,40}?) on (?:twitter|facebook|instagram|telegram|x|"
+    r"whatsapp|linkedin|tiktok|youtube)|s[ií]guenos en|folgen sie uns (?:auf|bei)|"
+    r"suivez-nous sur)\b",
+    re.I)
+PROMO_LINE_MAX = 250
