@@ -534,3 +534,13 @@ def test_a_sentence_that_merely_starts_like_a_promotion_is_kept() -> None:
       {"".join(f"<p>{x}</p>" for x in lines)}<p>{PARA} Again.</p></div></article>""")
     text = extract_article(html, URL).text
     assert all(x in text for x in lines)
+
+
+def test_a_utility_class_does_not_protect_an_author_bio() -> None:
+    # Tailwind-style pages: "lg:text-lg" says how the text looks, not that it is the story
+    bio = "Ana Costa has covered cameras since 2009 and holds a degree in optics."
+    html = page(f"""<article><h1>Lens news today</h1><div class="mx-auto text-gray-700">
+      <p>{PARA}</p><p>{PARA}</p><div class="author-bio mt-2 lg:text-lg">{bio}</div></div>
+      </article>""")
+    text = extract_article(html, URL).text
+    assert bio not in text and PARA in text

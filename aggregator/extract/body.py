@@ -56,7 +56,8 @@ def _names_verdict(names: str) -> int:
         # "article-meta", "comment-content") names that part: it protects nothing.
         parts = [t for t in tokens if hints.PART_NEGATIVE.search(t)]
         if any(hints.NEGATIVE.search(t) for t in tokens) and not any(
-                hints.POSITIVE.search(t) for t in tokens if t not in parts):
+                hints.POSITIVE.search(t) for t in tokens
+                if t not in parts and not hints.UTILITY_CLASS.match(t)):
             verdict = 2 if hints.STRONG_NEGATIVE.search(names) else 1
         if len(_VERDICTS) > 50_000:
             _VERDICTS.clear()

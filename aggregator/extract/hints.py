@@ -65,6 +65,15 @@ POSITIVE = re.compile(
     re.I,
 )
 
+#: Utility classes of CSS frameworks (Tailwind and the like: "text-lg", "lg:text-center",
+#: "text-gray-700"): they style text, they do not say a box is the article.
+UTILITY_CLASS = re.compile(
+    r"^(?:[\w-]+:)+|^-?(?:text|content)-(?:xs|sm|base|md|lg|[2-9]?xl|left|right|center|"
+    r"justify|start|end|wrap|nowrap|balance|pretty|clip|ellipsis|inherit|current|"
+    r"transparent|white|black|(?:[a-z]+-)?\d{2,3}|\[[^\]]*\]|[a-z]+-(?:dark|light)(?:est|er)?|"
+    r"(?:gray|grey|slate|zinc|neutral|stone|red|blue|green|primary|secondary|muted)(?:-[\w]+)?)$",
+    re.I)
+
 #: Strong article-container hints (itemprop or class), checked first.
 BODY_HINT = re.compile(
     r"article-?body|articlebody|entry-?content|post-?content|post-?body|story-?body|"
