@@ -544,3 +544,27 @@ def test_a_utility_class_does_not_protect_an_author_bio() -> None:
       </article>""")
     text = extract_article(html, URL).text
     assert bio not in text and PARA in text
+
+
+def test_text_escaped_twice_by_the_cms_is_read_as_characters() -> None:
+    para = ("A opera&amp;ccedil;&amp;atilde;o da pol&amp;iacute;cia come&amp;ccedil;ou "
+            "cedo, e os agentes cumpriram mandados em tr&amp;ecirc;s bairros da cidade.")
+    html = page(f"<article><h1>Lens news today</h1><p>{para}</p><p>{PARA}</p></article>")
+    art = extract_article(html, URL)
+    assert "A operação da polícia começou cedo" in art.text and "&" not in art.text
+    assert "&amp;ccedil;" not in art.html and ("ç" in art.html or "&ccedil;" in art.html)
+    # one literal entity in a story about HTML is left alone
+    html = page(f"<article><h1>Lens news today</h1><p>Write &amp;amp; for an ampersand. "
+                f"{PARA}</p><p>{PARA}</p></article>")
+    assert "&amp; for an ampersand" in extract_article(html, URL).text
+
+
+def test_a_paywalled_article_showing_one_sentence_is_not_an_index_page() -> None:
+    related = "".join(f'<li><h3><a href="/news/{i}">Other story number {i} of the day</a></h3>'
+                      "</li>" for i in range(8))
+    sentence = ("A senior prison official has said in a sworn affidavit that anyone could "
+                "escape from the prison.")
+    html = page(f"""<article><h1>Prison official: anyone could escape</h1><div class="content">
+      <p>{sentence}</p><div id="pay-barrier"></div></div></article><ul>{related}</ul>""",
+                head='<meta property="og:type" content="article">')
+    assert extract_article(html, URL).text == sentence

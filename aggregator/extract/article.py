@@ -30,6 +30,9 @@ MIN_TEXT = 25
 LONG_PARAGRAPH = 300
 #: Below this many, a page with a video (or an index / error page) has no article.
 SHORT_TEXT = 150
+#: A declared article's one visible paragraph this long (a paywalled story's first
+#: sentence) is kept even on a page full of related links.
+PAYWALL_SENTENCE = 80
 _ERROR_TITLE = re.compile(
     r"\b(?:404|410|not found|page not found|seite nicht gefunden|nicht gefunden|"
     r"page introuvable|error|fehler|oops)\b", re.I)
@@ -114,11 +117,11 @@ def _prefer_jsonld_body(body: BodyResult, meta: Metadata) -> BodyResult:
     ld = ld.strip()
     if len(ld) < 400 or len(body.text) >= 0.6 * len(ld):
         return body
-    from aggregator.extract.body import Block
+    from aggregator.extract.body import Block, unescape_twice_escaped
 
     paras = [" ".join(p.split()) for p in re.split(r"\n\s*\n|\r\n|\n", ld)]
     blocks = [Block("p", p, _escape(p)) for p in paras if p]
-    return BodyResult(body.element, blocks)
+    return BodyResult(body.element, unescape_twice_escaped(blocks))
 
 
 def _escape(text: str) -> str:
@@ -132,8 +135,14 @@ def _check_article(root: HtmlElement, meta: Metadata, body: BodyResult, text: st
     title = meta.raw_title or meta.title or ""
     if _ERROR_TITLE.search(title) and len(text) < 800:
         raise NoArticle("error page (not found)", url=url)
+    declared_article = (meta.og_type or "").lower() == "article" or meta.is_article
+    longest = max((len(b.text) for b in body.blocks if b.kind == "p"), default=0)
     if len(text) < SHORT_TEXT:
-        if _looks_like_index(root, url, len(text), min_linked=2):
+        # A page that declares itself an article and shows a sentence of it (the part a
+        # paywall leaves) is that article, however many related links surround it.
+        teaser = declared_article and longest >= PAYWALL_SENTENCE and text.rstrip().endswith(
+            (".", "!", "?", "”", '"', "»"))
+        if not teaser and _looks_like_index(root, url, len(text), min_linked=2):
             raise NoArticle("index page (list of article links)", url=url)
         if root.xpath(_VIDEO) or (meta.og_type or "").startswith("video"):
             raise NoArticle("video-only page (no article text)", url=url)
@@ -141,8 +150,6 @@ def _check_article(root: HtmlElement, meta: Metadata, body: BodyResult, text: st
         if not text:
             raise NoArticle("no article text found", url=url)
         raise NoArticle(f"too little article text ({len(text)} characters)", url=url)
-    declared_article = (meta.og_type or "").lower() == "article" or meta.is_article
-    longest = max((len(b.text) for b in body.blocks if b.kind == "p"), default=0)
     if not declared_article and body.element is not None and longest < LONG_PARAGRAPH and (
             _looks_like_index(body.element, url, len(text))
             or _parent_index(body.element, url, len(text))):

@@ -974,4 +974,28 @@ def extract_body(root: HtmlElement, base_url: str, *, title: str | None = None,
         if _chars_of(whole) > 2 * _chars_of(blocks):
             containers, blocks = [page], whole
     element = _common_ancestor(containers)
-    return BodyResult(element, blocks)
+    return BodyResult(element, unescape_twice_escaped(blocks))
+
+
+# An entity written out as text ("&ccedil;", "&#233;"): the page escaped its text twice.
+_TEXT_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,9}|#\d{2,6}|#[xX][0-9A-Fa-f]{2,5});")
+_HTML_ENTITY = re.compile(r"&amp;((?:[A-Za-z][A-Za-z0-9]{1,9}|#\d{2,6}|#[xX][0-9A-Fa-f]{2,5});)")
+
+
+def unescape_twice_escaped(blocks: list[Block]) -> list[Block]:
+    """A CMS that escapes its text twice shows "Opera&ccedil;&atilde;o": when entities
+    appear as text several times, they are read as the characters they name."""
+    found = 0
+    for block in blocks:
+        if "&" in block.text:
+            found += len(_TEXT_ENTITY.findall(block.text))
+            if found >= TWICE_ESCAPED_MIN:
+                break
+    if found < TWICE_ESCAPED_MIN:
+        return blocks
+    return [Block(b.kind, html_lib.unescape(b.text), _HTML_ENTITY.sub(r"&\1", b.html),
+                  b.link_chars, b.share_chars) if "&" in b.text else b for b in blocks]
+
+
+#: Entities seen as text at least this often mean the page's text was escaped twice.
+TWICE_ESCAPED_MIN = 3
