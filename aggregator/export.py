@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -109,8 +109,14 @@ def article_json(article: Mapping[str, Any]) -> dict[str, Any]:
     return {k: article.get(k) for k in PUBLIC_FIELDS if k in article}
 
 
+def iter_jsonl(articles: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """One JSON line per article, as the articles come (nothing held beyond one line)."""
+    for a in articles:
+        yield dumps_json(article_json(a)) + "\n"
+
+
 def build_jsonl(articles: Iterable[Mapping[str, Any]]) -> str:
-    return "".join(dumps_json(article_json(a)) + "\n" for a in articles)
+    return "".join(iter_jsonl(articles))
 
 
 # -- CSV ----------------------------------------------------------------------------------
@@ -125,13 +131,35 @@ def _csv_cell(value: Any) -> str:
     return text
 
 
-def build_csv(articles: Iterable[Mapping[str, Any]]) -> str:
+def iter_csv(articles: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """The header, then one CSV record per article, as the articles come."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_FIELDS)
     for a in articles:
         writer.writerow([_csv_cell(a.get(k)) for k in CSV_FIELDS])
-    return out.getvalue()
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    if out.tell():  # no article: the header alone
+        yield out.getvalue()
+
+
+def build_csv(articles: Iterable[Mapping[str, Any]]) -> str:
+    return "".join(iter_csv(articles))
+
+
+#: Formats written record by record (``stream``); the feed formats need every item first.
+STREAMED = ("jsonl", "csv")
+
+
+def stream(fmt: str, articles: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """JSON Lines or CSV text in pieces, one article at a time."""
+    if fmt == "jsonl":
+        return iter_jsonl(articles)
+    if fmt == "csv":
+        return iter_csv(articles)
+    raise ValueError(f"{fmt!r} is not written record by record (those are: jsonl, csv)")
 
 
 # -- stories ------------------------------------------------------------------------------
@@ -419,6 +447,25 @@ def select_articles(
 
     Raises ``QueryError`` for a query that cannot run.
     """
+    return list(iter_articles(store, select_article_ids(
+        store, source=source, query=query, since=since, until=until, story=story,
+        limit=limit)))
+
+
+def iter_articles(store: Store, ids: Iterable[int]) -> Iterator[dict[str, Any]]:
+    """Full article dicts for ``ids``, read one at a time (a vanished id is skipped)."""
+    for i in ids:
+        art = store.article(int(i))
+        if art is not None:
+            yield art
+
+
+def select_article_ids(
+    store: Store, *, source: Sequence[str] = (), query: str | None = None,
+    since: datetime | None = None, until: datetime | None = None, story: int | None = None,
+    limit: int = 50,
+) -> list[int]:
+    """The ids ``select_articles`` reads, in its order."""
     from aggregator.store import iso
 
     if query:
@@ -444,12 +491,7 @@ def select_articles(
         sql = ("SELECT id FROM articles" + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY coalesce(published, fetched) DESC, id DESC LIMIT ?")
         ids = [r["id"] for r in store._all(sql, (*params, limit))]
-    out = []
-    for i in ids:
-        art = store.article(int(i))
-        if art is not None:
-            out.append(art)
-    return out
+    return [int(i) for i in ids]
 
 
 def story_members(store: Store, story_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import xml.dom.minidom
+from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
@@ -334,3 +335,46 @@ def test_export_says_when_the_limit_cut_it(store) -> None:
     assert "Note: the 1 newest matching articles; --limit N for more." in cut.stderr
     whole = CliRunner().invoke(cli, [*base, "--limit", "1000"])
     assert whole.exit_code == 0 and "Note:" not in whole.stderr
+
+
+def test_jsonl_and_csv_are_written_article_by_article(store) -> None:
+    """The data formats come in pieces, one per article (so an export of any size is never
+    held whole in memory), and the pieces join to exactly what build() gives."""
+    from aggregator.export import iter_articles, select_article_ids, stream
+
+    ids = select_article_ids(store, limit=100)
+    info = FeedInfo("x", "urn:x")
+    for fmt in ("jsonl", "csv"):
+        pieces = list(stream(fmt, iter_articles(store, ids)))
+        assert len(pieces) == len(ids)
+        assert "".join(pieces) == build(fmt, info, select_articles(store, limit=100))
+    assert list(stream("csv", [])) == ["id,url,canonical_url,source,title,authors,published,"
+                                       "modified,fetched,language,summary,story_id,"
+                                       "duplicate_of,text\r\n"]
+    with pytest.raises(ValueError, match="record by record"):
+        stream("atom", [])
+
+
+def test_export_into_a_pipe_closed_early_exits_quietly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from aggregator.models import Article
+    from aggregator.store import Store
+
+    path = tmp_path / "many.db"
+    with Store.open(path) as s:
+        for n in range(300):
+            url = f"http://127.0.0.1:9/p/{n}.html"
+            s.save_article(Article(url=url, title=f"Story {n}", text=f"Story {n}. " * 150),
+                           source="blog", canonical_url=url, aliases=[],
+                           fetched=datetime(2026, 11, 1, tzinfo=UTC))
+    proc = subprocess.Popen([sys.executable, "-m", "aggregator", "--db", str(path), "export",
+                             "--format", "jsonl", "--limit", "300"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["title"].startswith("Story")
+    proc.stdout.close()  # `| head -1`
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Traceback" not in err

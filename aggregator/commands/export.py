@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -14,11 +15,11 @@ from aggregator.cli_context import Context, pass_ctx, require_known
 from aggregator.errors import OutputError
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and a rename:
-    readers see the old file or the new one, never a part; an interrupted export leaves the
-    old file in place. A path we cannot write raises OutputError naming it, before anything
-    is touched."""
+def write_atomic(path: str | Path, text: str | Iterable[str]) -> None:
+    """Write ``text`` (a string, or its pieces) to ``path`` through a temporary file in the
+    same folder and a rename: readers see the old file or the new one, never a part; an
+    interrupted export leaves the old file in place. A path we cannot write raises
+    OutputError naming it, before anything is touched."""
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
@@ -33,7 +34,10 @@ def write_atomic(path: str | Path, text: str) -> None:
         raise OutputError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+            if isinstance(text, str):
+                fh.write(text)
+            else:
+                fh.writelines(text)
             fh.flush()
             os.fsync(fh.fileno())
         if target.exists():
@@ -73,32 +77,62 @@ def export_cmd(obj: Context, fmt: str, since: str | None, query: str | None,
                output: str | None) -> None:
     """Export stored articles as a feed or a data file (stories merged in feeds)."""
     from aggregator.crawl import utc_now
-    from aggregator.export import FeedInfo, build, select_articles, story_members
+    from aggregator.export import (
+        STREAMED,
+        FeedInfo,
+        build,
+        iter_articles,
+        select_article_ids,
+        select_articles,
+        story_members,
+        stream,
+    )
     from aggregator.search.dates import parse_when
 
     since_dt = parse_when(since, utc_now()) if since else None
     per_story = not every and story is None
     with obj.store(create=False) as store:
         require_known(store, sources=sources, story=story)
-        articles = select_articles(store, source=sources, query=query, since=since_dt,
-                                   story=story, limit=limit)
-        members = story_members(store, [a["story_id"] for a in articles if a.get("story_id")]
-                                ) if per_story else {}
-    what = " ".join(p for p in (
-        f"search {query!r}" if query else "", ", ".join(sources),
-        f"story {story}" if story else "") if p) or "all sources"
-    self_url = Path(output).resolve().as_uri() if output else "urn:aggregator:export"
-    info = FeedInfo(title=f"aggregator: {what}", self_url=self_url)
-    text = build(fmt, info, articles, per_story=per_story, members=members)
-    if output:
-        write_atomic(output, text)
-        click.echo(f"Wrote {len(articles)} article{'s' * (len(articles) != 1)} to {output}",
-                   err=True)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    if len(articles) >= limit:  # more may match: say so rather than cut silently
+        if fmt in STREAMED:
+            # record by record, straight from the store: memory stays flat at any --limit
+            ids = select_article_ids(store, source=sources, query=query, since=since_dt,
+                                     story=story, limit=limit)
+            count = len(ids)
+            _emit(output, stream(fmt, iter_articles(store, ids)), count)
+        else:
+            articles = select_articles(store, source=sources, query=query, since=since_dt,
+                                       story=story, limit=limit)
+            count = len(articles)
+            members = story_members(
+                store, [a["story_id"] for a in articles if a.get("story_id")]
+            ) if per_story else {}
+    if fmt not in STREAMED:
+        what = " ".join(p for p in (
+            f"search {query!r}" if query else "", ", ".join(sources),
+            f"story {story}" if story else "") if p) or "all sources"
+        self_url = Path(output).resolve().as_uri() if output else "urn:aggregator:export"
+        info = FeedInfo(title=f"aggregator: {what}", self_url=self_url)
+        _emit(output, [build(fmt, info, articles, per_story=per_story, members=members)],
+              count)
+    if count >= limit:  # more may match: say so rather than cut silently
         click.echo(f"Note: the {limit} newest matching articles; --limit N for more.", err=True)
+
+
+def _emit(output: str | None, pieces: Iterable[str], count: int) -> None:
+    """Write the export to ``output`` (atomically) or to stdout, piece by piece."""
+    if output:
+        write_atomic(output, pieces)
+        click.echo(f"Wrote {count} article{'s' * (count != 1)} to {output}", err=True)
+        return
+    out = sys.stdout
+    try:
+        for piece in pieces:
+            out.write(piece)
+        out.flush()
+    except BrokenPipeError:  # `aggregator export ... | head`: the reader has had enough
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        raise SystemExit(0) from None
 
 
 def register(cli: click.Group, sources: click.Group) -> None:
