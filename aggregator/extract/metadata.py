@@ -355,37 +355,28 @@ def _from_headline(root: HtmlElement, candidates: list[HtmlElement]) -> list[Htm
     h1 = next((h for h in root.iter("h1") if len(h.text_content().split()) >= 3), None)
     if h1 is None:
         return candidates
-    wanted = set(candidates)
-    after = -1
-    for el in root.iter():
-        if el is h1:
-            after = 0
-        elif after >= 0:
-            after += 1
-            if el in wanted:
-                return candidates[candidates.index(el):]
-            if after > BYLINE_AFTER_HEADLINE:
-                break
+    wanted = {el: i for i, el in enumerate(candidates)}
+    for el in _NEXT_ELEMENTS(h1):  # document order, the h1's own subtree excluded
+        if el in wanted:
+            return candidates[wanted[el]:]
     return candidates
 
 
 #: How many elements after the headline a byline may sit to be taken as the story's own.
 BYLINE_AFTER_HEADLINE = 60
+_NEXT_ELEMENTS = etree.XPath(f"following::*[position() <= {BYLINE_AFTER_HEADLINE}]")
 
 
 def _story_between(root: HtmlElement, a: HtmlElement, b: HtmlElement) -> bool:
     """True when a paragraph of prose lies between bylines ``a`` and ``b``: ``b`` signs the
     next story of a page that lists several (a weekly edition, a live page), not ``a``'s."""
-    seen = False
-    for el in root.iter():
-        if el is a:
-            seen = True
-        elif el is b:
-            return False
-        elif seen and el.tag == "p" and len(el.text_content()) > 200:
-            return True
-    return False
+    prose = _NEXT_PROSE(a)
+    return bool(prose) and bool(_PRECEDES(b, p=prose[0]))
 
+
+# the first paragraph of prose after an element; whether a given node comes before one
+_NEXT_PROSE = etree.XPath("following::p[string-length(normalize-space(.)) > 200][1]")
+_PRECEDES = etree.XPath("count(preceding::p | $p) = count(preceding::p)")
 
 
 def _near(a: HtmlElement, b: HtmlElement) -> bool:
