@@ -91,6 +91,11 @@ def export_cmd(obj: Context, fmt: str, since: str | None, query: str | None,
 
     since_dt = parse_when(since, utc_now()) if since else None
     per_story = not every and story is None
+    what = " ".join(p for p in (
+        f"search {query!r}" if query else "", ", ".join(sources),
+        f"story {story}" if story else "") if p) or "all sources"
+    self_url = Path(output).resolve().as_uri() if output else "urn:aggregator:export"
+    info = FeedInfo(title=f"aggregator: {what}", self_url=self_url)
     with obj.store(create=False) as store:
         require_known(store, sources=sources, story=story)
         if fmt in STREAMED:
@@ -99,21 +104,15 @@ def export_cmd(obj: Context, fmt: str, since: str | None, query: str | None,
                                      story=story, limit=limit)
             count = len(ids)
             _emit(output, stream(fmt, iter_articles(store, ids)), count)
-        else:
+        else:  # a feed needs every item first (its <updated> is the newest of them)
             articles = select_articles(store, source=sources, query=query, since=since_dt,
                                        story=story, limit=limit)
             count = len(articles)
             members = story_members(
                 store, [a["story_id"] for a in articles if a.get("story_id")]
             ) if per_story else {}
-    if fmt not in STREAMED:
-        what = " ".join(p for p in (
-            f"search {query!r}" if query else "", ", ".join(sources),
-            f"story {story}" if story else "") if p) or "all sources"
-        self_url = Path(output).resolve().as_uri() if output else "urn:aggregator:export"
-        info = FeedInfo(title=f"aggregator: {what}", self_url=self_url)
-        _emit(output, [build(fmt, info, articles, per_story=per_story, members=members)],
-              count)
+            _emit(output, [build(fmt, info, articles, per_story=per_story, members=members)],
+                  count)
     if count >= limit:  # more may match: say so rather than cut silently
         click.echo(f"Note: the {limit} newest matching articles; --limit N for more.", err=True)
 

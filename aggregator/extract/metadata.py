@@ -336,7 +336,7 @@ def _visible_bylines(root: HtmlElement, site_name: str | None = None) -> tuple[s
     if len(candidates) > 1:
         candidates = _from_headline(root, candidates)
     for el in candidates:
-        if first is not None and (not _near(first, el) or _story_between(root, first, el)):
+        if first is not None and (not _near(first, el) or _story_between(first, el)):
             break
         text = _byline_text(el)
         found = clean_authors([text], site_name=site_name) if text else ()
@@ -367,7 +367,7 @@ BYLINE_AFTER_HEADLINE = 60
 _NEXT_ELEMENTS = etree.XPath(f"following::*[position() <= {BYLINE_AFTER_HEADLINE}]")
 
 
-def _story_between(root: HtmlElement, a: HtmlElement, b: HtmlElement) -> bool:
+def _story_between(a: HtmlElement, b: HtmlElement) -> bool:
     """True when a paragraph of prose lies between bylines ``a`` and ``b``: ``b`` signs the
     next story of a page that lists several (a weekly edition, a live page), not ``a``'s."""
     prose = _NEXT_PROSE(a)
