@@ -568,3 +568,15 @@ def test_a_paywalled_article_showing_one_sentence_is_not_an_index_page() -> None
       <p>{sentence}</p><div id="pay-barrier"></div></div></article><ul>{related}</ul>""",
                 head='<meta property="og:type" content="article">')
     assert extract_article(html, URL).text == sentence
+
+
+def test_a_sharing_title_that_disagrees_with_the_page_title_and_headline_gives_way() -> None:
+    # <title> and the JSON-LD headline agree; og:title is a variant written for sharing
+    head = """<title>How to watch the 21 best films of 2017 - Vox</title>
+    <meta property="og:site_name" content="Vox">
+    <meta property="og:title" content="The 21 best movies of 2017">
+    <script type="application/ld+json">{"@type": "NewsArticle",
+      "headline": "How to watch the 21 best films of 2017"}</script>"""
+    html = page(f"<article><h1>The 21 best movies of 2017</h1><p>{PARA}</p></article>",
+                head=head)
+    assert extract_article(html, URL).title == "How to watch the 21 best films of 2017"

@@ -209,9 +209,9 @@ def _agrees(title: str, *others: str | None) -> bool:
 def _pick_title(candidates: list[str | None], h1s: list[str]) -> str | None:
     """The first title candidate that agrees with a visible headline, else the first one.
 
-    Metadata titles are written for sharing and may differ from the headline on the page
-    (og:title "X is Y" against a headline "X hands-on: Y"); the visible ``<h1>`` decides.
-    Short ``<h1>`` texts (a logo, a section name) decide nothing.
+    Metadata titles may differ from each other (an og:title written for sharing, a JSON-LD
+    headline); the one that agrees with the visible ``<h1>`` is the page's. Short ``<h1>``
+    texts (a logo, a section name) decide nothing.
     """
     known = [c for c in candidates if c]
     heads = [_norm(h) for h in h1s if len(_norm(h)) >= 12 and len(h.split()) >= 3]
@@ -426,9 +426,12 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
     if headline and page_title and h1 and _agrees(page_title, h1) and not _agrees(
             headline, page_title, h1):
         headline = None  # <title> and <h1> agree on another title: a description, not it
-    raw = _pick_title([_first(metas, "dc:title", "dcterms.title", "dc.title"),
-                       _first(metas, "og:title", "twitter:title"), headline,
-                       _first(metas, "parsely-title"), page_title],
+    social = _first(metas, "og:title", "twitter:title")
+    doc_title = _norm(page_title)
+    if headline and social and _norm(headline) in doc_title and _norm(social) not in doc_title:
+        social = None  # the document's own title and headline agree; the sharing title differs
+    raw = _pick_title([_first(metas, "dc:title", "dcterms.title", "dc.title"), social,
+                       headline, _first(metas, "parsely-title"), page_title],
                       [_clean(h.text_content()) for h in h1s[:3]]) or h1 or ""
     md.raw_title = page_title or raw
     title = clean_title(raw, site_name=site, h1=h1)
