@@ -428,7 +428,8 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
         headline = None  # <title> and <h1> agree on another title: a description, not it
     social = _first(metas, "og:title", "twitter:title")
     doc_title = _norm(page_title)
-    if headline and social and _norm(headline) in doc_title and _norm(social) not in doc_title:
+    if headline and social and doc_title and _norm(headline) in doc_title and (
+            _norm(social) not in doc_title):
         social = None  # the document's own title and headline agree; the sharing title differs
     raw = _pick_title([_first(metas, "dc:title", "dcterms.title", "dc.title"), social,
                        headline, _first(metas, "parsely-title"), page_title],
