@@ -383,14 +383,23 @@ def test_title_is_the_metadata_title_that_agrees_with_the_visible_headline() -> 
     assert extract_article(page(body, head=head), URL).title == "Lens maker opens a plant"
 
 
-def test_jsonld_organisation_author_is_kept_when_nobody_signs_and_agencies_stay_upper() -> None:
+def test_organisation_authors_when_nobody_signs_and_agencies_stay_upper() -> None:
     body = f"<article><h1>Lens news today</h1><p>{PARA}</p><p>{PARA}</p></article>"
     head = """<script type="application/ld+json">{"@type": "NewsArticle",
       "author": {"@type": "Organization", "name": "Reuters"},
       "publisher": {"@type": "Organization", "name": "Daily Lens"}}</script>"""
     assert extract_article(page(body, head=head), URL).authors == ("Reuters",)
+    # the outlet itself as the stated author: kept when nobody signs, never over a byline
     own = head.replace('"Reuters"', '"Daily Lens"')
-    assert extract_article(page(body, head=own), URL).authors == ()
+    assert extract_article(page(body, head=own), URL).authors == ("Daily Lens",)
+    signed = body.replace("</h1>", '</h1><p class="byline">By Ana Costa</p>')
+    assert extract_article(page(signed, head=own), URL).authors == ("Ana Costa",)
+    meta = ('<meta property="og:site_name" content="BBC News">'
+            '<meta property="og:article:author" content="BBC News">')
+    assert extract_article(page(body, head=meta), URL).authors == ("BBC News",)
+    # a site name nobody states as the author is not made one
+    assert extract_article(page(body, head=meta.split("<meta property=\"og:article")[0]),
+                           URL).authors == ()
     body = (f'<article><h1>Lens news today</h1><span class="author">By AFP</span>'
             f"<p>{PARA}</p></article>")
     assert extract_article(page(body), URL).authors == ("AFP",)

@@ -394,7 +394,7 @@ def _near(a: HtmlElement, b: HtmlElement) -> bool:
 # Dublin Core first: a deliberate metadata vocabulary, where a plain "author" meta is often
 # a CMS account or the site.
 _AUTHOR_METAS = ("dc:creator", "dcterms.creator", "dc.creator", "author", "article:author",
-                 "byl", "sailthru.author", "parsely-author")
+                 "og:article:author", "byl", "sailthru.author", "parsely-author")
 
 
 def _is_url(value: str) -> bool:
@@ -486,6 +486,13 @@ def extract_metadata(root: HtmlElement, url: str) -> Metadata:
                  if not (isinstance(publisher, dict) and _norm(n) == _norm(
                      _ld_str(publisher.get("name")) or ""))]
         md.authors = clean_authors(names, site_name=site)
+    if not md.authors and site:
+        # Nobody signs the story and its author fields name the outlet itself ("BBC News"):
+        # then the outlet really is the author.
+        stated = [*_ld_names(ld.get("author")), *_ld_names(ld.get("author"), organizations=True),
+                  *(v for key in _AUTHOR_METAS for v in metas.get(key, []))]
+        if any(_norm(v) == _norm(site) for v in stated):
+            md.authors = (site,)
 
     # dates
     md.published = _published(root, url, metas, ld)
