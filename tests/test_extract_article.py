@@ -537,6 +537,7 @@ def test_promotion_lines_inside_the_story_are_left_out(promo: str) -> None:
 
 def test_a_sentence_that_merely_starts_like_a_promotion_is_kept() -> None:
     lines = ["Read the manual first, the company said, because the menus have changed.",
+             "More details: the camera ships in May with two batteries, Kestrel said.",
              "Subscribers to the service get the firmware a week early, Kestrel said.",
              "Follow-up reports suggested the shortage would last into the summer."]
     html = page(f"""<article><h1>Lens news today</h1><div class="article-body"><p>{PARA}</p>

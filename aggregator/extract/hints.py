@@ -177,7 +177,8 @@ BOX_LABEL_MAX = 60
 PROMO_LINE = re.compile(
     r"^\W*(?:(?:read|see|also read|watch|listen|lea|lee|vea|mira|leia|veja|leggi|lesen sie|"
     r"czytaj|zobacz)(?: (?:more|also|next|too|también|más|mais|anche|auch|hier|mehr|też|"
-    r"także|więcej))?|related(?: \w+){0,2}|more(?: \w+){0,2}|recommended|(?:también )?(?:le|te) "
+    r"także|więcej))?|related(?: \w+){0,2}|more (?:on|from|about|news|stories|coverage|"
+    r"reading|articles)(?: \w+){0,2}|recommended|(?:también )?(?:le|te) "
     r"puede(?:n)? interesar|auch lesen|mehr (?:zum thema|dazu)|weiterlesen|(?:à )?lire aussi|"
     r"à voir aussi|à (?:lire|voir|découvrir)|a ver también)\s*:\s*\S"
     r"|^\W*(?:subscribe (?:now|today|to (?:our|the))|to (?:view|read|continue reading) the "
