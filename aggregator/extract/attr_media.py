@@ -7,6 +7,8 @@ import re
 from itertools import islice
 from urllib.parse import parse_qs, urlsplit
 
+from lxml import etree
+
 from aggregator.extract.attr_sources import Found
 from aggregator.extract.attr_text import (
     CORP_WORDS,
@@ -267,14 +269,30 @@ _COPY = re.compile(r"(?:©|\(c\)|copyright)\s*(?:\d{4}\s+)?(?P<who>[^)\]\n|;,]{2
 
 _CREDIT_WORDS = ("credit", "caption", "photographer")
 # cheap prefilters (XPath contains() is case-sensitive: the first letter is left out)
-_CREDIT_XPATH = ("//figcaption | //*[contains(@class, 'redit') or contains(@class, 'aption') "
-                 "or contains(@class, 'hotographer')]")
-_BYLINE_XPATH = "//*[" + " or ".join(
-    [f"contains(@{a}, '{w}')" for a in ("class", "id")
-     for w in ("yline", "y-line", "uthor", "riter", "ontributor", "osted-by", "meta",
-               "redits")]
-    + ["@rel='author'", "@itemprop='author'", "contains(concat(' ', @class, ' '), ' by ')",
-       "contains(concat(' ', @class, ' '), ' By ')"]) + "]"
+# Elements that may hold a credit or a byline, found by one cheap XPath (elements with the
+# attributes at all) and a regex over the attribute values: the same elements, in document
+# order, as a long XPath of contains() tests, at a third of the cost.
+_WITH_ATTRS = etree.XPath("//*[@class or @id or @rel or @itemprop]")
+_FIGCAPTION_OR_CLASS = etree.XPath("//figcaption | //*[@class]")
+_CREDIT_CLASS = re.compile(r"redit|aption|hotographer")
+_BYLINE_NAME = re.compile(r"yline|y-line|uthor|riter|ontributor|osted-by|meta|redits")
+_BY_TOKEN = re.compile(r"(?:^| )[Bb]y(?: |$)")
+
+
+def _credit_elements(root: HtmlElement) -> list[HtmlElement]:
+    return [el for el in _FIGCAPTION_OR_CLASS(root)
+            if el.tag == "figcaption" or _CREDIT_CLASS.search(el.get("class") or "")]
+
+
+def _byline_elements(root: HtmlElement) -> list[HtmlElement]:
+    out = []
+    for el in _WITH_ATTRS(root):
+        cls, ident = el.get("class"), el.get("id")
+        if (cls is not None and (_BYLINE_NAME.search(cls) or _BY_TOKEN.search(cls))) or (
+                ident is not None and _BYLINE_NAME.search(ident)) or (
+                el.get("rel") == "author" or el.get("itemprop") == "author"):
+            out.append(el)
+    return out
 _BYLINE_WORDS = ("byline", "by-line", "author", "writer", "contributor", "posted-by",
                  "post-meta", "entry-meta", "article-meta", "meta-author", "credits")
 
@@ -328,7 +346,7 @@ def find_credits(root: HtmlElement, body: HtmlElement | None, base: str, cache: 
     rows: list[Found] = []
     seen: set[tuple[str, str | None]] = set()
     cands: list[tuple[HtmlElement, HtmlElement | None]] = []
-    for el in root.xpath(_CREDIT_XPATH):
+    for el in _credit_elements(root):
         cls = el.get("class")
         if el.tag != "figcaption" and (cls is None or not _has_any(cls.lower(), _CREDIT_WORDS)):
             continue
@@ -525,7 +543,7 @@ def find_authors(root: HtmlElement, authors: list[str], base: str, cache: Clutte
     # with names from the metadata only their profile links are needed: no byline scan
     # unless a name looks like two glued together ("Jane DoeTom Becker")
     scan = not given or any(re.search(r"[a-z][A-Z]", n) for n in given)
-    for el in root.xpath(_BYLINE_XPATH) if scan else ():
+    for el in _byline_elements(root) if scan else ():
         c, i, rel, itemprop = el.get("class"), el.get("id"), el.get("rel"), el.get("itemprop")
         if c is None and i is None and rel is None and itemprop is None:
             continue
