@@ -550,6 +550,8 @@ def _published(root: HtmlElement, url: str, metas: dict[str, list[str]],
         found, explicit = parse_date_zone(value)
         if found is not None:
             break
+    if found is not None and explicit:
+        return found  # a machine date with its zone: nothing on the page can add to it
     visible = _visible_dates(root)
     if found is None:
         for dt, _zone in visible:
@@ -557,7 +559,7 @@ def _published(root: HtmlElement, url: str, metas: dict[str, list[str]],
             break
     if found is None:
         found = date_from_url(url) or parse_date(_ld_str(ld.get("dateCreated")))
-    elif not explicit:
+    else:
         wall = found.replace(tzinfo=None)
         for dt, zoned in visible:
             if zoned and (dt.replace(tzinfo=None) == wall or (
