@@ -20,6 +20,7 @@ from aggregator.extract.attr_text import (
     host_of,
     tag_of,
 )
+from aggregator.extract.parse import WITH_NAMING_ATTRS
 
 # ---------------------------------------------------------------------------- embeds
 
@@ -272,7 +273,6 @@ _CREDIT_WORDS = ("credit", "caption", "photographer")
 # Elements that may hold a credit or a byline, found by one cheap XPath (elements with the
 # attributes at all) and a regex over the attribute values: the same elements, in document
 # order, as a long XPath of contains() tests, at a third of the cost.
-_WITH_ATTRS = etree.XPath("//*[@class or @id or @rel or @itemprop]")
 _FIGCAPTION_OR_CLASS = etree.XPath("//figcaption | //*[@class]")
 _CREDIT_CLASS = re.compile(r"redit|aption|hotographer")
 _BYLINE_NAME = re.compile(r"yline|y-line|uthor|riter|ontributor|osted-by|meta|redits")
@@ -286,7 +286,7 @@ def _credit_elements(root: HtmlElement) -> list[HtmlElement]:
 
 def _byline_elements(root: HtmlElement) -> list[HtmlElement]:
     out = []
-    for el in _WITH_ATTRS(root):
+    for el in WITH_NAMING_ATTRS(root):
         cls, ident = el.get("class"), el.get("id")
         if (cls is not None and (_BYLINE_NAME.search(cls) or _BY_TOKEN.search(cls))) or (
                 ident is not None and _BYLINE_NAME.search(ident)) or (

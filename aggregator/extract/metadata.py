@@ -21,6 +21,7 @@ from aggregator.extract.dates import (
     parse_date_zone,
     parse_date_zone_visible,
 )
+from aggregator.extract.parse import WITH_NAMING_ATTRS
 from aggregator.models import Image
 
 _WS = re.compile(r"\s+")
@@ -277,12 +278,11 @@ def _join(parts: list[str], seps: list[str]) -> str:
 
 # Byline candidates: elements with the attributes at all (one cheap XPath), then a regex
 # over the class (the same elements as a contains() XPath, at a third of the cost).
-_WITH_ATTRS = etree.XPath("//*[@class or @id or @rel or @itemprop]")
 _BYLINE_CLASS = re.compile(r"author|byline|Author|Byline")
 
 
 def _byline_candidates(root: HtmlElement) -> list[HtmlElement]:
-    return [el for el in _WITH_ATTRS(root)
+    return [el for el in WITH_NAMING_ATTRS(root)
             if el.tag not in ("meta", "link") and (
                 el.get("rel") == "author" or el.get("itemprop") == "author"
                 or el.get("id") in ("byline", "author")

@@ -24,6 +24,11 @@ _FLAT_KEEP = ("html", "head", "body", "title", "meta", "link", "script", "style"
 _ANY_TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9:-]*)\b[^>]*>")
 
 
+#: Every element carrying a class, id, rel or itemprop, in document order: the one cheap
+#: scan the byline and credit finders filter with a regex (metadata, attribution).
+WITH_NAMING_ATTRS = etree.XPath("//*[@class or @id or @rel or @itemprop]")
+
+
 def _parser() -> lxml.html.HTMLParser:
     # One per call: its error log tells us when libxml2 gave up on nesting depth.
     return lxml.html.HTMLParser(remove_comments=True, remove_pis=True, huge_tree=True,
