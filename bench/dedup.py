@@ -105,7 +105,8 @@ class DedupIndex:
     ``add`` runs, per article: canonical URL -> alias lookup; features (pure); exact hash
     lookup; band-key lookup -> signatures -> ``find_duplicate``; story: the duplicate's story,
     else candidate stories by ``story_keys`` inside the time window -> ``assign_story``; then
-    one transaction inserting the article, its band keys, its story keys and the story row.
+    one transaction writing the band keys, the story row and its keys (``record``) and then
+    the article row with the dedup columns ``record`` settled.
     """
 
     def __init__(self, conn: sqlite3.Connection, settings: DedupSettings = DEFAULT_SETTINGS,
@@ -132,6 +133,7 @@ class DedupIndex:
             self._depth -= 1
             if self._depth == 0:
                 self.conn.execute("ROLLBACK")
+                self.dedup.forget()
             raise
         self._depth -= 1
         if self._depth == 0:
@@ -153,18 +155,18 @@ class DedupIndex:
                             url=canon, settings=settings)
         with self.batch():
             verdict = self.dedup.lookup(feats, item.published)
-            cur = conn.execute(
-                "INSERT INTO articles (canonical_url, source, title, published)"
-                " VALUES (?, ?, ?, ?)", (canon, item.source, item.title, iso(item.published)))
-            aid = cur.lastrowid
-            assert aid is not None
+            aid = self.dedup.next_article_id()
+            cols = self.dedup.record(verdict, article_id=aid, feats=feats, title=item.title,
+                                     source=item.source, published=item.published)
+            conn.execute(
+                "INSERT INTO articles (id, canonical_url, source, title, published,"
+                " content_hash, signature, duplicate_of, similarity, story_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (aid, canon, item.source, item.title, iso(item.published), cols.content_hash,
+                 cols.signature, cols.duplicate_of, cols.similarity, cols.story_id))
             conn.executemany("INSERT OR IGNORE INTO url_aliases VALUES (?, ?)",
                              [(item.url, aid), (canon, aid)])
-            story_id = self.dedup.record(verdict, article_id=aid, feats=feats, title=item.title,
-                                         source=item.source, published=item.published)
-            dup_of, sim = conn.execute("SELECT duplicate_of, similarity FROM articles"
-                                       " WHERE id = ?", (aid,)).fetchone()
-        return Stored(aid, dup_of, sim, story_id, True)
+        return Stored(aid, cols.duplicate_of, cols.similarity, cols.story_id, True)
 
 
 # -- quality ---------------------------------------------------------------------------------

@@ -133,6 +133,6 @@ def test_find_duplicate_prefers_exact_then_earliest_original() -> None:
 
 def test_settings_are_validated() -> None:
     with pytest.raises(ValueError, match="bands"):
-        DedupSettings(num_perm=64, bands=10, rows=4)
+        DedupSettings(num_perm=64, bands=20, rows=4)
     custom = DedupSettings(num_perm=32, bands=8, rows=4)
     assert len(band_keys(signature(ARTICLE, custom), custom)) == 8

@@ -56,7 +56,7 @@ Per article (after extraction; ``settings`` is one ``DedupSettings``):
    (and first_seen/first_source when this article is earlier); then
    ``INSERT OR IGNORE INTO story_keys (key, story_id, seen)`` for ``keys``.
 
-Cost per article is a fixed number of indexed probes (16 band keys, <= ~20 entity keys in
+Cost per article is a fixed number of indexed probes (8 band keys, <= ~20 entity keys in
 a 14-day window, <= 4 candidate stories), independent of how many articles are stored.
 Re-crawling a stored URL stops at step 1, so story assignments never change.
 """

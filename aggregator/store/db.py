@@ -7,6 +7,7 @@ and its full-text row, so a crash leaves it either whole or absent.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +29,8 @@ from aggregator.store.schema import migrate
 from aggregator.store.timefmt import iso
 
 BUSY_TIMEOUT_MS = 30_000
+
+log = logging.getLogger(__name__)
 
 
 def _enable_wal(conn: sqlite3.Connection) -> None:
@@ -105,6 +108,8 @@ class Store:
         self.conn = conn
         self.path = path
         self.db = sqlite_utils.Database(conn)
+        # One Deduplicator per settings: each remembers the candidate stories it read.
+        self._dedup: dict[DedupSettings, Deduplicator] = {}
 
     # -- opening -------------------------------------------------------------------------
     @classmethod
@@ -146,6 +151,8 @@ class Store:
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
+            for dedup in self._dedup.values():
+                dedup.forget()  # it may remember rows that were just rolled back
             raise
         else:
             self.conn.execute("COMMIT")
@@ -282,20 +289,27 @@ class Store:
             if row:
                 self._add_aliases(int(row[0]), [canonical_url, *aliases])
                 return SaveResult(int(row[0]), False)
-            dedup_index = Deduplicator(self.conn, settings)
+            dedup_index = self._dedup_for(settings)
             verdict = dedup_index.lookup(feats, published)
             if verdict.duplicate is not None and verdict.duplicate.exact:
                 original = verdict.duplicate.duplicate_of
                 self._add_aliases(original, [article.url, canonical_url, *aliases])
                 return SaveResult(original, False, duplicate_of=original)
+            # The story and band keys first, then the article row with its dedup columns in
+            # one insert (no update of the fresh row afterwards).
+            article_id = dedup_index.next_article_id()
+            cols = dedup_index.record(verdict, article_id=article_id, feats=feats,
+                                      title=article.title, source=source, published=published)
             image = article.image
-            cur = self.conn.execute(
-                "INSERT INTO articles (url, canonical_url, source, title, authors, published,"
+            self.conn.execute(
+                "INSERT INTO articles (id, url, canonical_url, source, title, authors, published,"
                 " published_source, modified, feed_published, fetched, language, summary, text,"
-                " html, site_name, image_url, image_caption, image_credit, section, tags, guid)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " html, site_name, image_url, image_caption, image_credit, section, tags, guid,"
+                " content_hash, signature, duplicate_of, similarity, story_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?, ?, ?, ?)",
                 (
-                    article.url, canonical_url, source, article.title,
+                    article_id, article.url, canonical_url, source, article.title,
                     json.dumps(list(article.authors), ensure_ascii=False),
                     iso(stated), stated_by, iso(article.modified),
                     iso(entry.published) if entry else None, iso(fetched), article.language,
@@ -303,10 +317,10 @@ class Store:
                     image.url if image else None, image.caption if image else None,
                     image.credit if image else None, article.section,
                     json.dumps(list(article.tags), ensure_ascii=False),
-                    entry.guid if entry else None,
+                    entry.guid if entry else None, cols.content_hash, cols.signature,
+                    cols.duplicate_of, cols.similarity, cols.story_id,
                 ),
             )
-            article_id = int(cur.lastrowid or 0)
             self._add_aliases(article_id, [article.url, canonical_url, *aliases])
             self.conn.executemany(
                 "INSERT INTO attributions (article_id, kind, name, url, role, text, position,"
@@ -326,12 +340,24 @@ class Store:
                 "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
                 (article_id, index_text(article.title), index_text(article.text)),
             )
-            story_id = dedup_index.record(verdict, article_id=article_id, feats=feats,
-                                          title=article.title, source=source,
-                                          published=published)
             dup = verdict.duplicate
             return SaveResult(article_id, True, duplicate_of=dup.duplicate_of if dup else None,
-                              story_id=story_id)
+                              story_id=cols.story_id)
+
+    def _dedup_for(self, settings: DedupSettings) -> Deduplicator:
+        """This connection's Deduplicator for ``settings`` (inside a write transaction). The
+        first time, stored band keys cut with another banding (an older default, or
+        ``bands``/``rows`` changed in the config) are rebuilt from the stored signatures."""
+        dedup_index = self._dedup.get(settings)
+        if dedup_index is None:
+            dedup_index = Deduplicator(self.conn, settings)
+            if not dedup_index.band_keys_current():
+                count = dedup_index.reindex_bands()
+                log.warning("%s: near-duplicate band keys rebuilt for %d articles"
+                            " (%d bands x %d rows)", self.path, count, settings.bands,
+                            settings.rows)
+            self._dedup[settings] = dedup_index
+        return dedup_index
 
     def _add_aliases(self, article_id: int, urls: Iterable[str]) -> None:
         self.conn.executemany(

@@ -52,7 +52,28 @@ class Verdict:
     story_keys: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class DedupColumns:
+    """The article row's dedup columns as ``record`` settled them: the caller inserts the
+    row with them (one insert, no update afterwards)."""
+
+    content_hash: str
+    signature: bytes
+    duplicate_of: int | None
+    similarity: float | None
+    story_id: int
+
+
+#: Candidate stories kept in memory between articles (see ``Deduplicator``).
+STORY_CACHE_SIZE = 1024
+
+
 class Deduplicator:
+    """Lookup and record for one connection. Keep one per connection: it remembers the
+    candidate stories it read (their keys, titles and signatures), each with the story's
+    article count, and reads a story again only when that count has changed (an article
+    joined it, in this process or another). Call ``forget`` after a rollback."""
+
     def __init__(self, conn: sqlite3.Connection, settings: DedupSettings = DEFAULT_SETTINGS, *,
                  iso: Callable[[datetime], str | None] = store_iso) -> None:
         self.conn = conn
@@ -61,6 +82,66 @@ class Deduplicator:
         self._probes: dict[int, str] = {}
         self._story_probes: dict[int, str] = {}
         self._candidate_sql: dict[int, str] = {}
+        # story id -> (its article count when read, the candidate built from it)
+        self._stories: dict[int, tuple[int, StoryCandidate]] = {}
+
+    def forget(self) -> None:
+        """Drop the remembered stories (after a rollback they may hold unwritten rows)."""
+        self._stories.clear()
+
+    def band_keys_current(self, sample: int = 3) -> bool:
+        """Whether the stored band keys follow these settings' banding: the newest few
+        articles with a signature long enough to be banded have all their keys."""
+        conn, settings = self.conn, self.settings
+        checked = 0
+        for aid, data in conn.execute(
+                "SELECT id, signature FROM articles WHERE signature IS NOT NULL"
+                " ORDER BY id DESC LIMIT 50"):
+            keys = band_keys(_signature(data), settings)
+            if not keys:
+                continue
+            marks = ",".join("?" * len(keys))
+            found = conn.execute(f"SELECT count(*) FROM dedup_bands WHERE band_key IN ({marks})"
+                                 " AND article_id = ?", (*keys, aid)).fetchone()[0]
+            if found != len(keys):
+                return False
+            checked += 1
+            if checked >= sample:
+                break
+        return True
+
+    def reindex_bands(self, batch: int = 5000) -> int:
+        """Rebuild ``dedup_bands`` from the stored signatures with these settings' banding
+        (after ``bands`` or ``rows`` changed; no text is read again). Runs inside the
+        caller's write transaction. Returns the number of articles indexed."""
+        conn, settings = self.conn, self.settings
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS band_rows (band_key INTEGER, article_id"
+                     " INTEGER)")
+        conn.execute("DELETE FROM temp.band_rows")
+        rows: list[tuple[int, int]] = []
+        articles = 0
+        for aid, data in conn.execute(
+                "SELECT id, signature FROM articles WHERE signature IS NOT NULL"):
+            keys = band_keys(Signature.from_bytes(data), settings)
+            if keys:
+                articles += 1
+                rows.extend((k, aid) for k in keys)
+            if len(rows) >= batch:
+                conn.executemany("INSERT INTO temp.band_rows VALUES (?, ?)", rows)
+                rows.clear()
+        conn.executemany("INSERT INTO temp.band_rows VALUES (?, ?)", rows)
+        # Filled in key order: a compact B-tree, written front to back.
+        conn.execute("DELETE FROM dedup_bands")
+        conn.execute("INSERT OR IGNORE INTO dedup_bands (band_key, article_id)"
+                     " SELECT band_key, article_id FROM temp.band_rows"
+                     " ORDER BY band_key, article_id")
+        conn.execute("DROP TABLE temp.band_rows")
+        return articles
+
+    def next_article_id(self) -> int:
+        """The id the next inserted article gets (inside the write transaction)."""
+        return int(self.conn.execute("SELECT coalesce(max(id), 0) + 1 FROM articles"
+                                     ).fetchone()[0])
 
     def lookup(self, feats: ArticleFeatures, published: datetime) -> Verdict:
         conn, settings = self.conn, self.settings
@@ -115,8 +196,10 @@ class Deduplicator:
         return sql
 
     def record(self, verdict: Verdict, *, article_id: int, feats: ArticleFeatures, title: str,
-               source: str, published: datetime) -> int:
-        """Write the verdict for a freshly inserted article row. Returns its story id."""
+               source: str, published: datetime) -> DedupColumns:
+        """Write the verdict for the article about to be inserted as ``article_id`` (from
+        ``next_article_id``): its band keys, its story row, its story keys. Returns the
+        columns to insert the article row with."""
         conn = self.conn
         when = self.iso(published)
         dup = verdict.duplicate
@@ -131,14 +214,15 @@ class Deduplicator:
                 (title, when, source, article_id, when)).lastrowid or 0)
             seen = when
         else:
+            self._stories.pop(story_id, None)  # its count changes: read it again next time
             seen = conn.execute(
                 "UPDATE stories SET articles = articles + 1, updated = max(updated, :t),"
                 " title = CASE WHEN :t < first_seen THEN :title ELSE title END,"
                 " first_source = CASE WHEN :t < first_seen THEN :src ELSE first_source END,"
                 " first_article = CASE WHEN :t < first_seen THEN :aid ELSE first_article END,"
                 " first_seen = min(first_seen, :t),"
-                " sources = (SELECT count(DISTINCT source) FROM articles"
-                "            WHERE story_id = :sid OR id = :aid)"
+                " sources = (SELECT count(source) FROM (SELECT source FROM articles"
+                "            WHERE story_id = :sid UNION SELECT :src))"
                 " WHERE id = :sid RETURNING first_seen",
                 {"t": when, "src": source, "aid": article_id, "sid": story_id, "title": title}
             ).fetchone()[0]
@@ -150,14 +234,10 @@ class Deduplicator:
                          " WHERE id = ? OR duplicate_of = ?",
                          (article_id, round(dup.similarity, 4), original, original))
             original = None
-        conn.execute(
-            "UPDATE articles SET content_hash = ?, signature = ?, duplicate_of = ?,"
-            " similarity = ?, story_id = ? WHERE id = ?",
-            (feats.content_hash, feats.signature.to_bytes(), original,
-             round(dup.similarity, 4) if dup and original else None, story_id, article_id))
         conn.executemany("INSERT OR IGNORE INTO story_keys (key, story_id, seen) VALUES (?, ?, ?)",
                          [(k, story_id, seen) for k in verdict.story_keys])
-        return story_id
+        return DedupColumns(feats.content_hash, feats.signature.to_bytes(), original,
+                            round(dup.similarity, 4) if dup and original else None, story_id)
 
     def _published_before(self, when: str | None, other_id: int | None) -> bool:
         if when is None or other_id is None:
@@ -167,7 +247,9 @@ class Deduplicator:
         return bool(row and row[0] and when < row[0])
 
     # -- candidate stories ---------------------------------------------------------------
-    def _candidate_stories(self, skeys: Sequence[str], published: datetime) -> list[int]:
+    def _candidate_stories(self, skeys: Sequence[str], published: datetime
+                           ) -> list[tuple[int, int | None]]:
+        """The best candidate stories, each with its current article count."""
         window = timedelta(days=self.settings.window_days)
         low, high = self.iso(published - window), self.iso(published + window)
         # Per key, the newest stories in the window: a hot key (a brand) cannot crowd out
@@ -177,7 +259,7 @@ class Deduplicator:
         params: list[object] = []
         for key in skeys:
             params += [key, low, high, self.settings.max_key_stories]
-        return [sid for (sid,) in self.conn.execute(self._stories_sql(len(skeys)), params)]
+        return self.conn.execute(self._stories_sql(len(skeys)), params).fetchall()
 
     def _stories_sql(self, count: int) -> str:
         sql = self._story_probes.get(count)
@@ -185,49 +267,74 @@ class Deduplicator:
             one = ("SELECT * FROM (SELECT story_id, key FROM story_keys WHERE key = ? AND"
                    " seen BETWEEN ? AND ? ORDER BY seen DESC LIMIT ?)")
             sql = self._story_probes[count] = (
-                "SELECT story_id FROM (" + " UNION ALL ".join([one] * count) + ")"
-                " GROUP BY story_id"
-                " ORDER BY sum(CASE WHEN substr(key, 1, 1) = 'e' THEN 1 ELSE 3 END) DESC,"
-                f" story_id LIMIT {int(self.settings.max_candidate_stories)}")
+                "SELECT r.story_id, s.articles FROM (SELECT story_id,"
+                " sum(CASE WHEN substr(key, 1, 1) = 'e' THEN 1 ELSE 3 END) AS weight FROM ("
+                + " UNION ALL ".join([one] * count) + ") GROUP BY story_id"
+                " ORDER BY weight DESC, story_id"
+                f" LIMIT {int(self.settings.max_candidate_stories)}) r"
+                " LEFT JOIN stories s ON s.id = r.story_id ORDER BY r.weight DESC, r.story_id")
         return sql
 
-    def _candidates(self, story_ids: Sequence[int]) -> list[StoryCandidate]:
+    def _candidates(self, top: Sequence[tuple[int, int | None]]) -> list[StoryCandidate]:
+        cache = self._stories
+        found: dict[int, StoryCandidate] = {}
+        missing: list[int] = []
+        for sid, count in top:
+            hit = cache.get(sid)
+            if hit is not None and hit[0] == count:
+                found[sid] = hit[1]
+            else:
+                missing.append(sid)
+        if missing:
+            counts = dict(top)
+            for cand in self._read_candidates(missing):
+                found[cand.story_id] = cand
+                count = counts[cand.story_id]
+                if count is not None:
+                    if len(cache) >= STORY_CACHE_SIZE:
+                        del cache[next(iter(cache))]  # the oldest read
+                    cache[cand.story_id] = (count, cand)
+        return [found[sid] for sid, _ in top]
+
+    def _read_candidates(self, story_ids: Sequence[int]) -> list[StoryCandidate]:
         keys: dict[int, frozenset[str]] = {}
         titles: dict[int, list[str]] = defaultdict(list)
         sigs: dict[int, list[Signature]] = defaultdict(list)
         ids: dict[int, list[int]] = defaultdict(list)
         first: dict[int, str] = {}
         per_story = self.settings.max_story_articles
-        # One statement: the stories' first times, their keys, their newest originals.
-        params = [*story_ids, *story_ids, *story_ids, per_story * len(story_ids)]
+        # One statement: the stories' first times, their keys, each one's newest originals.
+        params: list[object] = [*story_ids, *story_ids]
+        for sid in story_ids:
+            params += [sid, per_story]
         for kind, sid, text, aid, sig in self.conn.execute(
                 self._candidates_sql(len(story_ids)), params):
             if kind == 1:
                 keys[sid] = _keyset(text)
             elif kind == 2:
-                if len(titles[sid]) < per_story:
-                    titles[sid].append(text)
-                    sigs[sid].append(_signature(sig))
-                    ids[sid].append(aid)
+                titles[sid].append(text)
+                sigs[sid].append(_signature(sig))
+                ids[sid].append(aid)
             else:
                 first[sid] = text
         return [StoryCandidate(sid, keys.get(sid, frozenset()), tuple(titles[sid]),
-                               _from_iso(first[sid]), tuple(sigs[sid]), tuple(ids[sid]))
+                               _from_iso(first[sid]) if sid in first else None,
+                               tuple(sigs[sid]), tuple(ids[sid]))
                 for sid in story_ids]
 
     def _candidates_sql(self, count: int) -> str:
         sql = self._candidate_sql.get(count)
         if sql is None:
             marks = ",".join("?" * count)
+            newest = ("SELECT * FROM (SELECT 2, story_id, title, id, signature FROM articles"
+                      " WHERE story_id = ? AND duplicate_of IS NULL AND signature IS NOT NULL"
+                      " ORDER BY id DESC LIMIT ?)")
             sql = self._candidate_sql[count] = (
                 f"SELECT 0, id, first_seen, NULL, NULL FROM stories WHERE id IN ({marks})"
                 " UNION ALL"
                 " SELECT 1, story_id, group_concat(key, char(31)), NULL, NULL FROM story_keys"
                 f" WHERE story_id IN ({marks}) GROUP BY story_id"
-                " UNION ALL SELECT * FROM ("
-                "SELECT 2, story_id, title, id, signature FROM articles"
-                f" WHERE story_id IN ({marks}) AND duplicate_of IS NULL"
-                " AND signature IS NOT NULL ORDER BY id DESC LIMIT ?)")
+                " UNION ALL " + " UNION ALL ".join([newest] * count))
         return sql
 
 
