@@ -9,6 +9,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import bench_modules
 import pytest
 
 from aggregator.dedup import (
@@ -125,3 +126,28 @@ def test_a_rollback_forgets_the_remembered_stories(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError), store.transaction():
             raise RuntimeError("boom")
         assert dedup._stories == {}
+
+
+def test_remembered_stories_give_the_verdicts_of_fresh_reads() -> None:
+    """The same synthetic stream (same-event articles, planted copies) through two indexes,
+    one remembering candidate stories and one reading them every time: every article gets
+    the same original, similarity and story, one transaction per article or 50 at once."""
+    bench = bench_modules.load("dedup")
+    items = list(bench.Synth(seed=5).stream(1200, NOW, 900.0))
+    fresh = bench.DedupIndex(sqlite3.connect(":memory:"), story_cache=0)
+    remembering = bench.DedupIndex(sqlite3.connect(":memory:"))
+    joined = 0
+    stories: set[int] = set()
+    for start in range(0, len(items), 50):
+        chunk = items[start:start + 50]
+        if start % 100:
+            with fresh.batch(), remembering.batch():
+                pairs = [(fresh.add(i), remembering.add(i)) for i in chunk]
+        else:
+            pairs = [(fresh.add(i), remembering.add(i)) for i in chunk]
+        for a, b in pairs:
+            assert a == b
+            joined += a.story_id in stories
+            stories.add(a.story_id)
+    assert joined > 300  # the stream does join stories
+    assert remembering.dedup._stories  # and the index did remember some

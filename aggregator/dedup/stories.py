@@ -131,6 +131,9 @@ def title_terms(title: str) -> frozenset[str]:
 # A lens named by its line and focal length: "Lumen 85mm", "Lumen 85 mm", "Art 24-70mm".
 _LENS = re.compile(r"(?<![\w.’'-])([A-ZÀ-ÖØ-Þ][\w’'-]*)[^\S\n]+(\d{1,3}(?:[-–]\d{1,3})?)"
                    r"[^\S\n]?mm\b")
+# What every _LENS match holds (a digit, maybe a space, "mm"), with the literal first so the
+# scan jumps from "mm" to "mm".
+_LENS_HINT = re.compile(r"mm\b(?:(?<=\dmm)|(?<=\d[^\S\n]mm))")
 
 
 def lens_names(text: str) -> Counter[str]:
@@ -138,8 +141,8 @@ def lens_names(text: str) -> Counter[str]:
     as a multi-word entity: two stories about one maker's 35mm and 85mm lenses share the
     maker's name but not the lens."""
     counts: Counter[str] = Counter()
-    if "mm" not in text:
-        return counts
+    if not _LENS_HINT.search(text):
+        return counts  # no focal length: no lens name (a cheap scan first)
     for match in _LENS.finditer(text):
         word = _fold(match.group(1))
         if word in _NOT_NAMES or word in _STOPWORDS:

@@ -75,8 +75,10 @@ class Deduplicator:
     joined it, in this process or another). Call ``forget`` after a rollback."""
 
     def __init__(self, conn: sqlite3.Connection, settings: DedupSettings = DEFAULT_SETTINGS, *,
-                 iso: Callable[[datetime], str | None] = store_iso) -> None:
+                 iso: Callable[[datetime], str | None] = store_iso,
+                 story_cache: int = STORY_CACHE_SIZE) -> None:
         self.conn = conn
+        self.story_cache = story_cache
         self.settings = settings
         self.iso = iso
         self._probes: dict[int, str] = {}
@@ -84,6 +86,8 @@ class Deduplicator:
         self._candidate_sql: dict[int, str] = {}
         # story id -> (its article count when read, the candidate built from it)
         self._stories: dict[int, tuple[int, StoryCandidate]] = {}
+        # the candidate stories' counts as the last lookup read them
+        self._counts: dict[int, int | None] = {}
 
     def forget(self) -> None:
         """Drop the remembered stories (after a rollback they may hold unwritten rows)."""
@@ -170,8 +174,10 @@ class Deduplicator:
                                    (dup.duplicate_of,)).fetchone()
                 story_id = row[0] if row else None
         skeys = tuple(entity_keys(feats))
+        self._counts = {}
         if story_id is None and skeys:
             top = self._candidate_stories(skeys, published)
+            self._counts = dict(top)
             if top:
                 decision = assign_story(feats, self._candidates(top), settings)
                 story_id = decision.story_id
@@ -214,7 +220,6 @@ class Deduplicator:
                 (title, when, source, article_id, when)).lastrowid or 0)
             seen = when
         else:
-            self._stories.pop(story_id, None)  # its count changes: read it again next time
             seen = conn.execute(
                 "UPDATE stories SET articles = articles + 1, updated = max(updated, :t),"
                 " title = CASE WHEN :t < first_seen THEN :title ELSE title END,"
@@ -234,10 +239,44 @@ class Deduplicator:
                          " WHERE id = ? OR duplicate_of = ?",
                          (article_id, round(dup.similarity, 4), original, original))
             original = None
+            self._stories.pop(story_id, None)  # its originals changed: read it again
+        else:
+            self._remember(story_id, verdict, seen, article_id=article_id, title=title,
+                           feats=feats, original=original is None)
         conn.executemany("INSERT OR IGNORE INTO story_keys (key, story_id, seen) VALUES (?, ?, ?)",
                          [(k, story_id, seen) for k in verdict.story_keys])
         return DedupColumns(feats.content_hash, feats.signature.to_bytes(), original,
                             round(dup.similarity, 4) if dup and original else None, story_id)
+
+    def _remember(self, story_id: int, verdict: Verdict, seen: str | None, *, article_id: int,
+                  title: str, feats: ArticleFeatures, original: bool) -> None:
+        """Bring the remembered candidate of the story the article joins (or starts) up to
+        date with it, as reading the story again would give it."""
+        cached = self._stories.pop(story_id, None)
+        if verdict.story_id is None:  # a new story: its first article
+            count, cand = 0, StoryCandidate(story_id, frozenset())
+        elif cached is not None and self._counts.get(story_id) == cached[0]:
+            count, cand = cached
+        else:
+            return  # not read in this lookup: read it when it is a candidate again
+        if seen is None:
+            return
+        keep = self.settings.max_story_articles
+        if original:  # the newest original comes first
+            cand = StoryCandidate(story_id, cand.keys, (title, *cand.titles)[:keep],
+                                  cand.first_seen, (feats.signature, *cand.signatures)[:keep],
+                                  (article_id, *cand.article_ids)[:keep])
+        cand = StoryCandidate(story_id, cand.keys | frozenset(verdict.story_keys), cand.titles,
+                              _from_iso(seen), cand.signatures, cand.article_ids)
+        self._cache(story_id, count + 1, cand)
+
+    def _cache(self, story_id: int, count: int, cand: StoryCandidate) -> None:
+        cache = self._stories
+        if self.story_cache <= 0:
+            return
+        if len(cache) >= self.story_cache:
+            del cache[next(iter(cache))]  # the oldest read
+        cache[story_id] = (count, cand)
 
     def _published_before(self, when: str | None, other_id: int | None) -> bool:
         if when is None or other_id is None:
@@ -291,9 +330,7 @@ class Deduplicator:
                 found[cand.story_id] = cand
                 count = counts[cand.story_id]
                 if count is not None:
-                    if len(cache) >= STORY_CACHE_SIZE:
-                        del cache[next(iter(cache))]  # the oldest read
-                    cache[cand.story_id] = (count, cand)
+                    self._cache(cand.story_id, count, cand)
         return [found[sid] for sid, _ in top]
 
     def _read_candidates(self, story_ids: Sequence[int]) -> list[StoryCandidate]:
