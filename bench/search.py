@@ -487,8 +487,10 @@ def run_one(conn: sqlite3.Connection, text: str, filters: SearchFilters) -> tupl
 
 
 def open_ro(path: Path) -> sqlite3.Connection:
+    from aggregator.store.db import CACHE_KIB
+
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    conn.execute("PRAGMA cache_size = -65536")
+    conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")  # the store's own page cache
     return conn
 
 

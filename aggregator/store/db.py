@@ -66,9 +66,12 @@ class CachedURL:
 
 #: Page cache per connection (KiB; allocated as used) and WAL pages between checkpoints:
 #: an article touches a few dozen pages of large indexes (LSH bands, story keys, FTS), so a
-#: checkpoint (which syncs the file) every ~400 articles rather than every ~40, and a cache
-#: that keeps the indexes' upper levels, cut the cost of a write at a million stored.
-CACHE_KIB = 65_536
+#: checkpoint (which syncs the file) every ~400 articles rather than every ~40. The cache
+#: holds the indexes' upper levels; the leaves an article touches are spread over the whole
+#: file, so a larger cache mostly holds pages that are not read again (at a million stored,
+#: 8 MiB stores an article in about 15% less CPU than 64 MiB, measured side by side, and
+#: search latency is the same; the OS page cache still holds the file).
+CACHE_KIB = 8_192
 WAL_AUTOCHECKPOINT = 10_000
 
 
