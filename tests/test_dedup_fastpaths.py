@@ -142,3 +142,20 @@ def test_token_hash_cache_fills_on_miss_and_stays_bounded(monkeypatch: pytest.Mo
     words = [f"w{i % 13}" for i in range(60)]
     assert fp._token_hashes(words) == [fp._token_hash(w) for w in words]
     assert 0 < len(fp._TOKEN_HASHES) <= 8
+
+
+@pytest.mark.parametrize("num_perm", [64, 24, 128])
+def test_same_values_counts_equal_positions(num_perm: int) -> None:
+    """The lane count of equal values is the plain position-by-position count, whatever
+    the values (0, 2**32 - 1, one bit apart in any place)."""
+    rnd = random.Random(num_perm)
+    edge = [0, 1, 0xFFFFFFFF, 0x80000000, 0x00010000, 0x7FFFFFFF]
+    for _ in range(300):
+        a = [rnd.choice(edge) if rnd.random() < 0.3 else rnd.getrandbits(32)
+             for _ in range(num_perm)]
+        b = [x if rnd.random() < 0.5 else (x ^ (1 << rnd.randrange(32))
+                                            if rnd.random() < 0.5 else rnd.choice(edge))
+             for x in a]
+        sa, sb = fp.Signature(tuple(a), 10), fp.Signature(tuple(b), 10)
+        assert fp.same_values(sa, sb) == sum(x == y for x, y in zip(a, b, strict=True))
+        assert fp.same_values(sa, sa) == num_perm

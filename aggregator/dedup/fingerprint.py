@@ -27,7 +27,6 @@ Signatures are stable across processes and machines (no use of Python's salted `
 from __future__ import annotations
 
 import hashlib
-import operator
 import re
 import struct
 import sys
@@ -35,7 +34,7 @@ import unicodedata
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 try:  # optional: vectorised shingle hashing and bin minima (same values as the pure path)
     import numpy as _np
@@ -56,6 +55,7 @@ __all__ = [
     "jaccard",
     "normalize_text",
     "signature",
+    "same_values",
     "signature_of_tokens",
     "content_hash_of_tokens",
     "similarity",
@@ -190,6 +190,11 @@ class Signature:
 
     def to_bytes(self) -> bytes:
         return struct.pack(f"<I{len(self.values)}I", self.size, *self.values)
+
+    @cached_property
+    def lanes(self) -> int:
+        """The values as one integer, value i in bits 32*i .. 32*i+31 (for ``same_values``)."""
+        return int.from_bytes(struct.pack(f"<{len(self.values)}I", *self.values), "little")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Signature:
@@ -398,12 +403,31 @@ def band_keys(sig: Signature, settings: DedupSettings = DEFAULT_SETTINGS) -> lis
             for band in range(settings.bands)]
 
 
+_LANE_BITS: list[int] = [0]  # bit 0 of every 32-bit lane, for as many lanes as asked so far
+
+
+def same_values(a: Signature, b: Signature) -> int:
+    """How many positions the two signatures (of one length) hold the same value at: the
+    lanes of ``a.lanes ^ b.lanes`` that are zero, counted on the whole integer at once."""
+    count = len(a.values)
+    x = a.lanes ^ b.lanes
+    # fold each 32-bit lane onto its lowest bit (shifts add up to 31: no lane reads the next)
+    x |= x >> 16
+    x |= x >> 8
+    x |= x >> 4
+    x |= x >> 2
+    x |= x >> 1
+    mask = _LANE_BITS[0]
+    if mask.bit_length() < 32 * count - 31:
+        mask = _LANE_BITS[0] = int.from_bytes(b"\x01\0\0\0" * count, "little")
+    return count - (x & mask).bit_count()
+
+
 def jaccard(a: Signature, b: Signature) -> float:
     """Estimated Jaccard similarity of the two shingle sets."""
     if not a.size or not b.size or len(a.values) != len(b.values):
         return 0.0
-    same = sum(map(operator.eq, a.values, b.values))
-    return same / len(a.values)
+    return same_values(a, b) / len(a.values)
 
 
 def containment(a: Signature, b: Signature) -> float:

@@ -34,13 +34,13 @@ from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from operator import eq
 
 from aggregator.dedup.fingerprint import (
     DEFAULT_SETTINGS,
     DedupSettings,
     Signature,
     content_hash_of_tokens,
+    same_values,
     signature_of_tokens,
     tokens,
 )
@@ -500,7 +500,7 @@ def _score(features: ArticleFeatures, cand: StoryCandidate, settings: DedupSetti
             if sig.size < settings.min_shingles or len(sig.values) != perm:
                 continue
             # similarity() and is_near_duplicate() from one Jaccard estimate
-            same = sum(map(eq, values, sig.values))
+            same = same_values(mine, sig)
             if not same:
                 continue
             j = same / perm
