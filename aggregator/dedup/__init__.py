@@ -45,16 +45,19 @@ Per article (after extraction; ``settings`` is one ``DedupSettings``):
    window_days ORDER BY seen DESC LIMIT settings.max_key_stories)`` -- a limit per key, so a
    hot brand key cannot crowd out a model code or a press release; weight 3 for
    ``m:``/``p:`` keys, 1 for ``e:``; take the best 4 stories; for each build
-   ``StoryCandidate(story_id, all its keys, newest 6 original titles, first_seen, their
-   signatures, their ids)``;
+   ``StoryCandidate(story_id, all its keys, its newest 6 original titles, first_seen,
+   their signatures, their ids)`` -- the store's ``Deduplicator`` remembers the candidates
+   it built, each with the story's ``articles`` count read in the same statement, and
+   builds one again only when that count changed;
    ``decision = assign_story(feats, candidates, settings)``. If ``dup`` is None and
    ``decision.duplicate_of`` is set, that is a near-duplicate the bands missed: use it.
-5. One ``BEGIN IMMEDIATE`` transaction: insert the article (content_hash, signature,
-   duplicate_of, similarity, story_id); its aliases; its band keys (skip for exact copies);
-   a new ``stories`` row when ``decision.story_id`` is None (title, first_seen = published,
-   first_source, first_article, articles = 1, sources = 1), else update the story's counts
-   (and first_seen/first_source when this article is earlier); then
-   ``INSERT OR IGNORE INTO story_keys (key, story_id, seen)`` for ``keys``.
+5. In the same ``BEGIN IMMEDIATE`` transaction, with the id the article will get: its band
+   keys (skip for exact copies); a new ``stories`` row when ``decision.story_id`` is None
+   (title, first_seen = published, first_source, first_article, articles = 1, sources = 1),
+   else update the story's counts (and first_seen/first_source when this article is
+   earlier); ``INSERT OR IGNORE INTO story_keys (key, story_id, seen)`` for ``keys``; then
+   the article row in one insert with its content_hash, signature, duplicate_of,
+   similarity and story_id, and its aliases.
 
 Cost per article is a fixed number of indexed probes (8 band keys, <= ~20 entity keys in
 a 14-day window, <= 4 candidate stories), independent of how many articles are stored.
