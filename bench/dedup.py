@@ -42,6 +42,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+if "--scale-one" in sys.argv and "--numpy" not in sys.argv:
+    # The timed process runs as a default install does: without numpy (the bench extra
+    # brings it for datasketch), so neither its fast path nor its memory is counted.
+    sys.modules["numpy"] = None  # type: ignore[assignment]
 
 from aggregator.dedup.fingerprint import (  # noqa: E402
     DEFAULT_SETTINGS,
@@ -216,10 +220,21 @@ class Quality:
     rows: list[dict]
 
 
+def _truth(rows: list[dict]) -> tuple[dict[str, str], dict[str, str]]:
+    """Labelled id -> its original's id, and -> its story."""
+    by_id = {r["id"]: r for r in rows}
+
+    def root(rid: str) -> str:
+        while by_id[rid]["duplicate_of"]:
+            rid = by_id[rid]["duplicate_of"]
+        return rid
+
+    return {r["id"]: root(r["id"]) for r in rows}, {r["id"]: r["story"] for r in rows}
+
+
 def run_quality(settings: DedupSettings = DEFAULT_SETTINGS, path: Path = FIXTURES) -> Quality:
     rows = load_labelled(path)
     index = DedupIndex(sqlite3.connect(":memory:"), settings)
-    by_id = {r["id"]: r for r in rows}
     pred_root: dict[str, object] = {}
     pred_story: dict[str, object] = {}
     results: dict[str, Stored] = {}
@@ -229,13 +244,7 @@ def run_quality(settings: DedupSettings = DEFAULT_SETTINGS, path: Path = FIXTURE
         pred_root[row["id"]] = stored.duplicate_of or stored.article_id
         pred_story[row["id"]] = stored.story_id
 
-    def root(rid: str) -> str:
-        while by_id[rid]["duplicate_of"]:
-            rid = by_id[rid]["duplicate_of"]
-        return rid
-
-    true_root = {r["id"]: root(r["id"]) for r in rows}
-    true_story = {r["id"]: r["story"] for r in rows}
+    true_root, true_story = _truth(rows)
     dp, dr, dtp, dfp, dfn = _pr(_pairs(pred_root), _pairs(true_root))
     sp, sr, stp, sfp, sfn = _pr(_pairs(pred_story), _pairs(true_story))
     lines = [
@@ -476,6 +485,12 @@ def bulk_load(conn: sqlite3.Connection, n: int, start: datetime, per_day: float,
 
 
 def _rss_mb() -> float:
+    """Peak RSS of this process: VmHWM, which starts anew at exec (ru_maxrss would keep the
+    parent's peak from before the exec)."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -591,6 +606,129 @@ def run_scale(sizes: Iterable[int], window: int, mmap_mb: int = 0, runs: int = 1
     return lines
 
 
+# -- peers ---------------------------------------------------------------------------------
+# What readers and libraries do today, on the same inputs: a feed reader drops an item whose
+# GUID/link or exact title it has seen (there is no GUID in the labelled set: the link is
+# what feeds put there); datasketch's MinHash + MinHashLSH (in memory) flags a copy when a
+# stored text's estimated Jaccard passes its threshold. Neither groups events into stories:
+# their story pairs are their duplicate groups.
+DATASKETCH_PERM = 128  # datasketch's default
+
+
+def _shingles(text: str) -> list[bytes]:
+    """Word 3-shingles as datasketch takes them, from our own tokens (same words for all)."""
+    from aggregator.dedup.fingerprint import tokens
+
+    words = tokens(text)
+    if len(words) < 3:
+        return [" ".join(words).encode()]
+    return [f"{a} {b} {c}".encode() for a, b, c in zip(words, words[1:], words[2:],
+                                                         strict=False)]
+
+
+def _datasketch() -> object | None:
+    try:
+        import datasketch
+    except ImportError:
+        return None
+    return datasketch
+
+
+def _minhash(ds: object, text: str) -> object:
+    m = ds.MinHash(num_perm=DATASKETCH_PERM)  # type: ignore[attr-defined]
+    m.update_batch(_shingles(text))
+    return m
+
+
+def run_peer_quality(path: Path = FIXTURES) -> list[str]:
+    rows = load_labelled(path)
+    true_root, true_story = _truth(rows)
+    truth_dup, truth_story = _pairs(true_root), _pairs(true_story)
+    results: list[tuple[str, dict[str, object]]] = []
+    seen: dict[str, str] = {}
+    reader: dict[str, object] = {}
+    for row in rows:  # feed reader: the first item with this link or this exact title
+        first = seen.get("u:" + row["url"]) or seen.get("t:" + row["title"]) or row["id"]
+        reader[row["id"]] = first
+        seen.setdefault("u:" + row["url"], first)
+        seen.setdefault("t:" + row["title"], first)
+    results.append(("feed reader (GUID/link or exact title)", reader))
+    ds = _datasketch()
+    if ds is not None:
+        for threshold in (0.5, 0.3):
+            lsh = ds.MinHashLSH(threshold=threshold, num_perm=DATASKETCH_PERM)
+            hashes: dict[str, object] = {}
+            pred: dict[str, object] = {}
+            order = {r["id"]: i for i, r in enumerate(rows)}  # published order
+            for row in rows:
+                m = _minhash(ds, row["text"])
+                found = [k for k in lsh.query(m) if m.jaccard(hashes[k]) >= threshold]
+                pred[row["id"]] = min((pred[k] for k in found), key=order.__getitem__,
+                                      default=row["id"])
+                hashes[row["id"]] = m
+                lsh.insert(row["id"], m)
+            results.append((f"datasketch MinHashLSH {DATASKETCH_PERM} perm, J >= {threshold}",
+                            pred))
+    lines = [f"{'tool':<44}{'dup P':>7}{'dup R':>7}{'story P':>9}{'story R':>9}"]
+    ours = run_quality(path=path)
+    lines.append(f"{'ours (aggregator.dedup)':<44}{ours.dup_precision:>7.3f}"
+                 f"{ours.dup_recall:>7.3f}{ours.story_precision:>9.3f}"
+                 f"{ours.story_recall:>9.3f}")
+    for name, pred in results:
+        dp, dr, *_ = _pr(_pairs(pred), truth_dup)
+        sp, sr, *_ = _pr(_pairs(pred), truth_story)
+        lines.append(f"{name:<44}{dp:>7.3f}{dr:>7.3f}{sp:>9.3f}{sr:>9.3f}")
+    if ds is None:
+        lines.append("datasketch not installed: .venv/bin/pip install -e '.[bench]'")
+    return lines
+
+
+def peer_scale_one(n: int, window: int) -> dict:
+    """datasketch at ``n`` stored: MinHashLSH filled with ``n`` random signatures (as our
+    bulk load stores random band keys), then the same synthetic window as ours timed through
+    MinHash + query + insert, in memory."""
+    import numpy as np
+
+    ds = _datasketch()
+    assert ds is not None
+    rng = np.random.default_rng(3)
+    lsh = ds.MinHashLSH(threshold=0.5, num_perm=DATASKETCH_PERM)
+    scheme = ds.MinHash(num_perm=DATASKETCH_PERM).scheme  # the one its MinHash uses
+    t0 = time.perf_counter()
+    for i in range(n):
+        values = rng.integers(0, (1 << 32) - 1, DATASKETCH_PERM, dtype=np.uint64)
+        lsh.insert(f"stored-{i}", ds.LeanMinHash(seed=1, hashvalues=values, scheme=scheme),
+                   check_duplication=False)
+    load_s = time.perf_counter() - t0
+    items = list(Synth(seed=5).stream(window, START, PER_DAY))
+    warm = len(items) // 10
+    dups = 0
+    for number, item in enumerate(items):
+        if number == warm:
+            c1, t1 = time.process_time(), time.perf_counter()
+        m = _minhash(ds, item.text)
+        if lsh.query(m):
+            dups += number >= warm
+        lsh.insert(item.url, m, check_duplication=False)
+    cpu = time.process_time() - c1
+    elapsed = time.perf_counter() - t1
+    timed = len(items) - warm
+    return {"n": n, "cpu_per_s": timed / cpu, "per_s": timed / elapsed, "dups": dups,
+            "peak_rss_mb": _rss_mb(), "load_s": load_s}
+
+
+def run_peer_scale(sizes: Iterable[int], window: int) -> list[str]:
+    lines = [f"{'stored':>9}{'art/s cpu':>10}{'wall':>7}{'flagged':>8}{'peak RSS':>9}"
+             f"{'load s':>7}"]
+    print(lines[0], flush=True)
+    for n in sizes:
+        r = _child("--peer-one", str(n), "--window", str(window))
+        lines.append(f"{n:>9}{r['cpu_per_s']:>10.0f}{r['per_s']:>7.0f}{r['dups']:>8}"
+                     f"{r['peak_rss_mb']:>9.0f}{r['load_s']:>7.0f}")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality", action="store_true", help="quality only")
@@ -601,13 +739,23 @@ def main(argv: Sequence[str] | None = None) -> int:
                              " the store opens it)")
     parser.add_argument("--runs", type=int, default=3,
                         help="timed runs per size, each on a fresh copy (median shown)")
+    parser.add_argument("--peer-sizes", type=int, nargs="*", default=[10_000, 100_000],
+                        help="stored sizes for datasketch's in-memory index (default 10k"
+                             " 100k; it holds every signature in memory)")
+    parser.add_argument("--numpy", action="store_true",
+                        help="let our fingerprint use numpy when installed (the bench extra"
+                             " brings it; the default install has none, so off by default)")
     parser.add_argument("--scale-one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--peer-one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--load", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--last", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.load is not None:
         print(json.dumps(load_one(args.load, args.db)))
+        return 0
+    if args.peer_one is not None:
+        print(json.dumps(peer_scale_one(args.peer_one, args.window)))
         return 0
     if args.scale_one is not None:
         last = datetime.fromisoformat(args.last)
@@ -617,12 +765,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("== quality: fixtures/dedup/articles.jsonl ==")
     quality = run_quality()
     print("\n".join(quality.lines))
+    print()
+    print("== peers on the same labelled set (pairwise) ==")
+    print("\n".join(run_peer_quality()))
     if args.quality:
         return 0
     print()
     print(f"== scale: fingerprint + lookup + insert, one core, window of {args.window} ==")
     print("\n".join(run_scale([], args.window, runs=args.runs)), flush=True)
     run_scale(args.sizes, args.window, args.mmap, args.runs)
+    if _datasketch() is not None and args.peer_sizes:
+        print()
+        print(f"== peer: datasketch MinHash({DATASKETCH_PERM}) + MinHashLSH(0.5), in memory,"
+              " same synthetic window, MinHash + query + insert ==")
+        run_peer_scale(args.peer_sizes, args.window)
     return 0
 
 
