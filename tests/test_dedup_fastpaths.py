@@ -159,3 +159,11 @@ def test_same_values_counts_equal_positions(num_perm: int) -> None:
         sa, sb = fp.Signature(tuple(a), 10), fp.Signature(tuple(b), 10)
         assert fp.same_values(sa, sb) == sum(x == y for x, y in zip(a, b, strict=True))
         assert fp.same_values(sa, sa) == num_perm
+
+
+def test_band_keys_from_stored_bytes_equal_band_keys() -> None:
+    for settings in (fp.DEFAULT_SETTINGS, fp.DedupSettings(bands=16, rows=4),
+                     fp.DedupSettings(num_perm=32, bands=8, rows=4)):
+        for text in _texts() + ["too short", ""]:
+            sig = fp.signature(text, settings)
+            assert fp.band_keys_of_stored(sig.to_bytes(), settings) == fp.band_keys(sig, settings)

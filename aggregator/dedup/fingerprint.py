@@ -48,6 +48,7 @@ __all__ = [
     "DuplicateDecision",
     "Signature",
     "band_keys",
+    "band_keys_of_stored",
     "containment",
     "content_hash",
     "find_duplicate",
@@ -394,11 +395,24 @@ def band_keys(sig: Signature, settings: DedupSettings = DEFAULT_SETTINGS) -> lis
     """One signed 64-bit key per LSH band (empty for texts under ``min_shingles``)."""
     if sig.size < settings.min_shingles:
         return []
-    rows = settings.rows
-    packed = struct.pack(f"<{len(sig.values)}I", *sig.values)
-    width = 4 * rows
-    blake, from_bytes, band_no = hashlib.blake2b, int.from_bytes, struct.Struct("<I").pack
-    return [from_bytes(blake(band_no(band) + packed[band * width:(band + 1) * width],
+    return _band_keys_packed(sig.lanes.to_bytes(4 * len(sig.values), "little"), settings)
+
+
+def band_keys_of_stored(data: bytes, settings: DedupSettings = DEFAULT_SETTINGS) -> list[int]:
+    """``band_keys(Signature.from_bytes(data))`` read straight from the stored bytes."""
+    if len(data) < 4 or int.from_bytes(data[:4], "little") < settings.min_shingles:
+        return []
+    return _band_keys_packed(data[4:], settings)
+
+
+_BAND_NO = struct.Struct("<I").pack
+
+
+def _band_keys_packed(packed: bytes, settings: DedupSettings) -> list[int]:
+    """The band keys of signature values packed as little-endian 32-bit integers."""
+    width = 4 * settings.rows
+    blake, from_bytes = hashlib.blake2b, int.from_bytes
+    return [from_bytes(blake(_BAND_NO(band) + packed[band * width:(band + 1) * width],
                              digest_size=8).digest(), "little", signed=True)
             for band in range(settings.bands)]
 

@@ -355,6 +355,8 @@ class Store:
         if dedup_index is None:
             dedup_index = Deduplicator(self.conn, settings)
             if not dedup_index.band_keys_current():
+                log.warning("%s: near-duplicate band keys were cut with another banding;"
+                            " rebuilding them from the stored signatures (once)", self.path)
                 count = dedup_index.reindex_bands()
                 log.warning("%s: near-duplicate band keys rebuilt for %d articles"
                             " (%d bands x %d rows)", self.path, count, settings.bands,

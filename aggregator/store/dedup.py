@@ -32,6 +32,7 @@ from aggregator.dedup import (
     StoryCandidate,
     assign_story,
     band_keys,
+    band_keys_of_stored,
     entity_keys,
     find_duplicate,
 )
@@ -126,7 +127,7 @@ class Deduplicator:
         articles = 0
         for aid, data in conn.execute(
                 "SELECT id, signature FROM articles WHERE signature IS NOT NULL"):
-            keys = band_keys(Signature.from_bytes(data), settings)
+            keys = band_keys_of_stored(data, settings)
             if keys:
                 articles += 1
                 rows.extend((k, aid) for k in keys)
