@@ -102,7 +102,7 @@ class Deduplicator:
         for aid, data in conn.execute(
                 "SELECT id, signature FROM articles WHERE signature IS NOT NULL"
                 " ORDER BY id DESC LIMIT 50"):
-            keys = band_keys(_signature(data), settings)
+            keys = band_keys_of_stored(data, settings)
             if not keys:
                 continue
             marks = ",".join("?" * len(keys))
