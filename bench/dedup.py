@@ -575,7 +575,7 @@ def run_scale(sizes: Iterable[int], window: int, mmap_mb: int = 0, runs: int = 1
              "tx/art: one transaction per article; tx/50: 50 articles per transaction.",
              f"runs per size: {runs}; rates are the median run's, RSS the largest "
              "(the timed process only: the load runs in a process of its own).",
-             f"{'stored':>9}{'timed':>6}{'tx/art cpu':>11}{'wall':>6}{'ms cpu':>7}"
+             f"{'stored':>9}{'timed':>6}{'tx/art cpu':>11}{'min-max':>11}{'wall':>6}{'ms cpu':>7}"
              f"{'tx/50 cpu':>10}{'wall':>6}{'dups/planted':>13}{'peak RSS':>9}{'end RSS':>8}"
              f"{'DB MB':>7}{'band rows':>11}{'load s':>7}"]
     for n in sizes:
@@ -597,7 +597,9 @@ def run_scale(sizes: Iterable[int], window: int, mmap_mb: int = 0, runs: int = 1
         batch = statistics.median(x["batch_cpu_per_s"] for x in results)
         batch_wall = statistics.median(x["batch_per_s"] for x in results)
         dp = f"{r['dups']}/{r['planted']}"
-        lines.append(f"{r['n']:>9}{r['timed']:>6}{r['cpu_per_s']:>11.0f}{r['per_s']:>6.0f}"
+        spread = "{:.0f}-{:.0f}".format(*(f(x["cpu_per_s"] for x in results) for f in (min, max)))
+        lines.append(f"{r['n']:>9}{r['timed']:>6}{r['cpu_per_s']:>11.0f}{spread:>11}"
+                     f"{r['per_s']:>6.0f}"
                      f"{r['cpu_ms']:>7.2f}{batch:>10.0f}{batch_wall:>6.0f}"
                      f"{dp:>13}{max(x['peak_rss_mb'] for x in results):>9.0f}"
                      f"{r['rss_end_mb']:>8.0f}{r['db_mb']:>7.0f}{r['bands']:>11}"
