@@ -128,7 +128,9 @@ class DedupSettings:
     entity_scan_chars: int = 6000
 
     def __post_init__(self) -> None:
-        if self.bands * self.rows > self.num_perm or self.bands < 1 or self.rows < 1:
+        if self.bands < 1 or self.rows < 1:
+            raise ValueError("bands and rows must be positive")
+        if self.bands * self.rows > self.num_perm:
             raise ValueError(f"bands * rows must be at most num_perm ({self.bands} * "
                              f"{self.rows} > {self.num_perm})")
         if self.shingle < 1 or self.num_perm < 1:
