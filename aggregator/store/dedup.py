@@ -262,19 +262,20 @@ class Deduplicator:
             return  # not read in this lookup: read it when it is a candidate again
         if seen is None:
             return
-        keep = self.settings.max_story_articles
+        titles, signatures, ids = cand.titles, cand.signatures, cand.article_ids
         if original:  # the newest original comes first
-            cand = StoryCandidate(story_id, cand.keys, (title, *cand.titles)[:keep],
-                                  cand.first_seen, (feats.signature, *cand.signatures)[:keep],
-                                  (article_id, *cand.article_ids)[:keep])
-        cand = StoryCandidate(story_id, cand.keys | frozenset(verdict.story_keys), cand.titles,
-                              _from_iso(seen), cand.signatures, cand.article_ids)
-        self._cache(story_id, count + 1, cand)
+            keep = self.settings.max_story_articles
+            titles = (title, *titles)[:keep]
+            signatures = (feats.signature, *signatures)[:keep]
+            ids = (article_id, *ids)[:keep]
+        self._cache(story_id, count + 1, StoryCandidate(
+            story_id, cand.keys | frozenset(verdict.story_keys), titles, _from_iso(seen),
+            signatures, ids))
 
     def _cache(self, story_id: int, count: int, cand: StoryCandidate) -> None:
-        cache = self._stories
         if self.story_cache <= 0:
             return
+        cache = self._stories
         if len(cache) >= self.story_cache:
             del cache[next(iter(cache))]  # the oldest read
         cache[story_id] = (count, cand)
